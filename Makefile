@@ -1,0 +1,14 @@
+# lemevit-mm: the commands a newcomer needs.
+PYTHON ?= python3
+export PYTHON
+
+.PHONY: install test demo
+
+install:  ## Install torch, the OpenMMLab stack (mmcv with ops) and lemevit_mm
+	bash tools/install.sh
+
+test: install  ## Install if needed, then run the test suite
+	$(PYTHON) -m pytest tests
+
+demo: install  ## Install if needed, then train + evaluate on a bundled sample
+	$(PYTHON) tools/demo.py

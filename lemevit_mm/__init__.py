@@ -1,0 +1,15 @@
+"""lemevit-mm: LeMeViT for OpenMMLab.
+
+``import lemevit_mm`` (or ``custom_imports=dict(imports=['lemevit_mm'])``
+in a config) registers the ``LeMeViT`` backbone and this project's task
+parts in MMEngine's root registries, where mmpretrain, mmsegmentation,
+mmdet and mmrotate configs find them, and makes MMEngine load local
+checkpoints weights-only.
+"""
+from .models import *  # noqa: F401,F403
+from .utils.checkpoint import register_weights_only_loader
+from .version import __version__
+
+register_weights_only_loader()
+
+__all__ = ['__version__']

@@ -1,0 +1,4 @@
+from .backbones import LeMeViT
+from .necks import LeMeViTPooling
+
+__all__ = ['LeMeViT', 'LeMeViTPooling']

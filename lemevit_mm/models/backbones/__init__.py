@@ -1,0 +1,3 @@
+from .lemevit import LeMeViT
+
+__all__ = ['LeMeViT']

@@ -1,0 +1,3 @@
+from .lemevit_pooling import LeMeViTPooling
+
+__all__ = ['LeMeViTPooling']

@@ -1,0 +1,99 @@
+"""Checkpoint reading that never runs pickled code.
+
+MMEngine loads local checkpoints with ``torch.load(weights_only=False)``,
+which executes whatever a pickle asks for. Importing :mod:`lemevit_mm`
+replaces MMEngine's loader of local files by a weights-only one, so
+``init_cfg``, ``load_from``, ``--resume`` and ``tools/test.py`` all load
+tensors and plain containers only, plus the few classes that MMEngine
+checkpoints hold (listed in :func:`safe_globals`).
+"""
+import functools
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import torch
+from mmengine.runner import CheckpointLoader
+from torch import Tensor
+
+# Where a model's weights sit in a checkpoint, most preferred first:
+# timm's EMA copy, then MMEngine's/timm's weights, then the raw model.
+STATE_DICT_KEYS = ('state_dict_ema', 'state_dict', 'model')
+
+
+@functools.lru_cache(maxsize=None)
+def safe_globals() -> List[Any]:
+    """Classes besides tensors and containers that MMEngine checkpoints
+    pickle: the message hub's history buffers and NumPy arrays/scalars."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    try:
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # NumPy < 2
+        from numpy.core.multiarray import _reconstruct, scalar
+    dtype_classes = [type(np.dtype(name)) for name in (
+        'bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'float16',
+        'float32', 'float64')]
+    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype,
+            *dtype_classes]
+
+
+def weights_only_load(filename: str,
+                      map_location: Optional[Any] = None) -> Any:
+    """``torch.load`` with ``weights_only=True`` and :func:`safe_globals`.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        RuntimeError: The file needs code that is not allow-listed.
+    """
+    import os.path as osp
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'Checkpoint {filename} does not exist.')
+    try:
+        with torch.serialization.safe_globals(safe_globals()):
+            return torch.load(filename, map_location=map_location,
+                              weights_only=True)
+    except Exception as error:
+        if 'Weights only load failed' not in str(error) and \
+                'weights_only' not in str(error):
+            raise
+        raise RuntimeError(
+            f'Refusing to load {filename}: it holds pickled objects that '
+            'are neither tensors nor allow-listed classes, and loading '
+            f'them could run arbitrary code. torch said: '
+            f'{str(error).splitlines()[0]}') from None
+
+
+def register_weights_only_loader() -> None:
+    """Make MMEngine load local checkpoint files weights-only."""
+    CheckpointLoader.register_scheme(prefixes='', force=True)(
+        weights_only_load)
+
+
+def load_weights(path: str) -> Any:
+    """Read a checkpoint from a path or URL onto the CPU."""
+    return CheckpointLoader.load_checkpoint(path, map_location='cpu')
+
+
+def select_state_dict(checkpoint: Any, name: str = 'checkpoint'
+                      ) -> Dict[str, Tensor]:
+    """The weights of a checkpoint, wherever its trainer put them.
+
+    Args:
+        checkpoint (Any): What :func:`load_weights` returned.
+        name (str): How to call the checkpoint in errors.
+
+    Returns:
+        dict[str, Tensor]: The state dict.
+    """
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f'{name} is not a checkpoint: it holds a '
+                         f'{type(checkpoint).__name__}, not a dict.')
+    for key in STATE_DICT_KEYS:
+        if isinstance(checkpoint.get(key), dict):
+            checkpoint = checkpoint[key]
+            break
+    state = {k: v for k, v in checkpoint.items() if isinstance(v, Tensor)}
+    if not state:
+        raise ValueError(f'{name} holds no weights (top-level keys: '
+                         f'{list(checkpoint)[:8]}).')
+    return state
