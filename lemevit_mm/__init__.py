@@ -6,10 +6,11 @@ parts in MMEngine's root registries, where mmpretrain, mmsegmentation,
 mmdet and mmrotate configs find them, and makes MMEngine load local
 checkpoints weights-only.
 """
-from .models import *  # noqa: F401,F403
 from .utils.checkpoint import register_weights_only_loader
 from .version import __version__
 
 register_weights_only_loader()
+
+from . import cd, cls, det, models, seg  # noqa: E402,F401  (registration)
 
 __all__ = ['__version__']
