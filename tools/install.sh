@@ -40,6 +40,47 @@ pip_quiet() {
 # Runs a Python snippet quietly; true when it exits 0.
 py_ok() { "$PYTHON" - "$@" >/dev/null 2>&1; }
 
+# Checks everything the steps below provide, then imports what the
+# self-check needs; prints the summary line. Used first as the fast path.
+self_check() {
+  "$PYTHON" - "$REPO" "$@" <<'PY'
+import importlib.metadata as md
+import os
+import sys
+
+repo, status = sys.argv[1], ' '.join(sys.argv[2:])
+pins = {'torch': '2.14.1', 'torchvision': '0.29.1',
+        'mmengine': '0.11.0rc3', 'mmcv': '2.0.1', 'mmdet': '3.1.0',
+        'mmrotate': '1.0.0rc1', 'mmsegmentation': '1.2.2',
+        'mmpretrain': '1.2.0'}
+for name, version in pins.items():
+    found = md.version(name).split('+')[0]
+    assert found == version, f'{name} {found} installed, {version} needed'
+for name in ('ftfy', 'regex', 'e2cnn', 'einops', 'pytest', 'onnx',
+             'onnxruntime'):
+    md.version(name)
+import mmcv.ops  # noqa: E402
+from mmcv.ops import RoIAlignRotated, box_iou_rotated, nms_rotated  # noqa
+import mmdet.models  # noqa: E402,F401
+import mmpretrain.models  # noqa: E402,F401
+import mmrotate.models  # noqa: E402,F401
+import mmseg.models  # noqa: E402,F401
+import torch  # noqa: E402
+
+import lemevit_mm  # noqa: E402
+here = os.path.dirname(os.path.dirname(os.path.abspath(lemevit_mm.__file__)))
+assert os.path.samefile(here, repo), f'lemevit_mm is installed from {here}'
+print(f'[install] OK: torch {torch.__version__}, mmcv {mmcv.__version__} '
+      f'(ops), mmdet, mmrotate, mmseg, mmpretrain, lemevit_mm '
+      f'{lemevit_mm.__version__} (editable); {status}')
+PY
+}
+
+if [ "${1:-}" != "--force" ] && \
+    self_check "everything was already installed" 2>/dev/null; then
+  exit 0
+fi
+
 step "build tools (setuptools<82, wheel, ninja)"
 if ! py_ok <<'PY'
 import setuptools, wheel, ninja
@@ -153,21 +194,8 @@ then
 fi
 
 step "self-check"
-"$PYTHON" - <<'PY'
-import mmcv
-import mmcv.ops
-from mmcv.ops import RoIAlignRotated, box_iou_rotated, nms_rotated  # noqa
-import mmdet.models  # noqa: F401
-import mmpretrain.models  # noqa: F401
-import mmrotate.models  # noqa: F401
-import mmseg.models  # noqa: F401
-import torch
-import lemevit_mm
-print(f'[install] OK: torch {torch.__version__}, mmcv {mmcv.__version__} '
-      f'(ops), lemevit_mm {lemevit_mm.__version__}', end='')
-PY
 if [ ${#done_steps[@]} -eq 0 ]; then
-  echo "; everything was already installed"
+  self_check "nothing needed installing"
 else
-  echo "; installed now: ${done_steps[*]}"
+  self_check "installed now: ${done_steps[*]}"
 fi

@@ -1,5 +1,5 @@
-from .checkpoint import (load_weights, register_weights_only_loader,
-                         select_state_dict, weights_only_load)
+from .checkpoint import (load_from_local_weights_only, load_weights,
+                         register_weights_only_loader, select_state_dict)
 
-__all__ = ['load_weights', 'register_weights_only_loader',
-           'select_state_dict', 'weights_only_load']
+__all__ = ['load_from_local_weights_only', 'load_weights',
+           'register_weights_only_loader', 'select_state_dict']

@@ -8,6 +8,8 @@ tensors and plain containers only, plus the few classes that MMEngine
 checkpoints hold (listed in :func:`safe_globals`).
 """
 import functools
+import os.path as osp
+import pickle
 from typing import Any, Dict, List, Optional
 
 import numpy as np
@@ -20,10 +22,22 @@ from torch import Tensor
 STATE_DICT_KEYS = ('state_dict_ema', 'state_dict', 'model')
 
 
+def _history_buffer_getattr(owner: Any, name: str) -> Any:
+    """The one ``getattr`` MMEngine checkpoints pickle: a statistics
+    method of ``HistoryBuffer`` (its ``_statistics_methods`` table).
+    Standing in for ``builtins.getattr``, it allows nothing else."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if owner is HistoryBuffer and name in ('min', 'max', 'mean', 'current'):
+        return getattr(owner, name)
+    raise pickle.UnpicklingError(
+        f'getattr({owner!r}, {name!r}) is not allowed in a checkpoint.')
+
+
 @functools.lru_cache(maxsize=None)
 def safe_globals() -> List[Any]:
     """Classes besides tensors and containers that MMEngine checkpoints
-    pickle: the message hub's history buffers and NumPy arrays/scalars."""
+    pickle: the message hub's history buffers (with their statistics
+    methods) and NumPy arrays/scalars."""
     from mmengine.logging.history_buffer import HistoryBuffer
     try:
         from numpy._core.multiarray import _reconstruct, scalar
@@ -33,10 +47,10 @@ def safe_globals() -> List[Any]:
         'bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'float16',
         'float32', 'float64')]
     return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype,
-            *dtype_classes]
+            *dtype_classes, (_history_buffer_getattr, 'builtins.getattr')]
 
 
-def weights_only_load(filename: str,
+def load_from_local_weights_only(filename: str,
                       map_location: Optional[Any] = None) -> Any:
     """``torch.load`` with ``weights_only=True`` and :func:`safe_globals`.
 
@@ -44,7 +58,6 @@ def weights_only_load(filename: str,
         FileNotFoundError: The file does not exist.
         RuntimeError: The file needs code that is not allow-listed.
     """
-    import os.path as osp
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'Checkpoint {filename} does not exist.')
@@ -66,7 +79,7 @@ def weights_only_load(filename: str,
 def register_weights_only_loader() -> None:
     """Make MMEngine load local checkpoint files weights-only."""
     CheckpointLoader.register_scheme(prefixes='', force=True)(
-        weights_only_load)
+        load_from_local_weights_only)
 
 
 def load_weights(path: str) -> Any:
