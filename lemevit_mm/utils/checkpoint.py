@@ -51,7 +51,7 @@ def safe_globals() -> List[Any]:
 
 
 def load_from_local_weights_only(filename: str,
-                      map_location: Optional[Any] = None) -> Any:
+                                 map_location: Optional[Any] = None) -> Any:
     """``torch.load`` with ``weights_only=True`` and :func:`safe_globals`.
 
     Raises:
