@@ -1,8 +1,14 @@
 """Task-agnostic glue for ``tools/train.py`` and ``tools/test.py``."""
-from typing import Optional
+import logging
+from typing import Any, Optional
 
 import torch
 from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
+
+from .engine import ATOMIC_BACKEND
+
+DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def _visualization_hook(cfg: Config) -> ConfigDict:
@@ -41,6 +47,77 @@ def add_dump_results(cfg: Config, out: str) -> None:
         cfg.test_evaluator = [evaluator, dump]
 
 
+def _replace_data_root(node: Any, old: str, new: str) -> int:
+    """Point every ``data_root`` equal to ``old`` under ``node`` (datasets,
+    wrapped datasets, lists of datasets) to ``new``; count them."""
+    count = 0
+    if isinstance(node, dict):
+        if 'data_root' in node and node['data_root'] == old:
+            node['data_root'] = new
+            count += 1
+        for value in node.values():
+            count += _replace_data_root(value, old, new)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            count += _replace_data_root(value, old, new)
+    return count
+
+
+def merge_cfg_options(cfg: Config, options: Optional[dict]) -> None:
+    """``cfg.merge_from_dict(options)``, where ``data_root=PATH`` also
+    moves every dataset that used the config's ``data_root``.
+
+    A config's top-level ``data_root`` has been copied into its datasets
+    when the file was read, so overriding it alone would change nothing;
+    this makes ``--cfg-options data_root=/data/x`` do what it says.
+    """
+    if not options:
+        return
+    old_root = cfg.get('data_root')
+    cfg.merge_from_dict(options)
+    new_root = cfg.get('data_root')
+    if 'data_root' in options and old_root is not None and \
+            new_root != old_root:
+        moved = sum(_replace_data_root(cfg.get(name), old_root, new_root)
+                    for name in DATALOADERS)
+        moved += _replace_data_root(
+            [cfg.get('val_evaluator'), cfg.get('test_evaluator')],
+            old_root, new_root)
+        print_log(f'data_root: {old_root} -> {new_root} ({moved} entries)',
+                  logger='current')
+
+
+def use_amp_only_with_gpu(cfg: Config) -> None:
+    """Train in full precision where MMEngine's ``AmpOptimWrapper`` cannot
+    run (no CUDA device): recipes ask for mixed precision on GPUs."""
+    wrapper = cfg.get('optim_wrapper')
+    if torch.cuda.is_available() or not isinstance(wrapper, dict) or \
+            wrapper.get('type') != 'AmpOptimWrapper':
+        return
+    wrapper.type = 'OptimWrapper'
+    for key in ('loss_scale', 'dtype', 'use_fsdp'):
+        wrapper.pop(key, None)
+    print_log('No CUDA device: mixed precision (AmpOptimWrapper) is off, '
+              'training in float32.', logger='current',
+              level=logging.WARNING)
+
+
+def make_resume_exact(cfg: Config) -> None:
+    """Write checkpoints atomically and keep the random generators in
+    them (see :mod:`lemevit_mm.engine`)."""
+    hooks = cfg.get('default_hooks') or {}
+    checkpoint = hooks.get('checkpoint')
+    if isinstance(checkpoint, dict) and \
+            checkpoint.get('backend_args') is None and \
+            checkpoint.get('file_client_args') is None and \
+            '://' not in str(checkpoint.get('out_dir') or ''):
+        checkpoint['backend_args'] = dict(backend=ATOMIC_BACKEND)
+    custom_hooks = list(cfg.get('custom_hooks') or [])
+    if not any(h.get('type') == 'RandomStateHook' for h in custom_hooks):
+        custom_hooks.append(dict(type='RandomStateHook'))
+    cfg.custom_hooks = custom_hooks
+
+
 def setup_task(cfg: Config, show_dir: Optional[str] = None,
                out: Optional[str] = None) -> None:
     """Adjust a config for this machine and the command-line options.
@@ -54,6 +131,8 @@ def setup_task(cfg: Config, show_dir: Optional[str] = None,
         # NCCL needs GPUs; distributed runs on CPUs use gloo.
         env_cfg = cfg.setdefault('env_cfg', ConfigDict())
         env_cfg.setdefault('dist_cfg', ConfigDict())['backend'] = 'gloo'
+    use_amp_only_with_gpu(cfg)
+    make_resume_exact(cfg)
     if show_dir:
         enable_visualization(cfg, show_dir)
     if out:

@@ -17,7 +17,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import lemevit_mm  # noqa: F401  (registers models, weights-only loading)
-from lemevit_mm.apis import setup_task
+from lemevit_mm.apis import merge_cfg_options, setup_task
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,8 +46,7 @@ def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

@@ -1,1 +1,6 @@
-"""Task parts: cls."""
+"""Task parts: cls (image classification and scene recognition)."""
+from .. import engine  # noqa: F401  (registers hooks and file backends)
+from .classifier import LeMeViTClassifier
+from .official import convert_official_classifier, infer_arch
+
+__all__ = ['LeMeViTClassifier', 'convert_official_classifier', 'infer_arch']

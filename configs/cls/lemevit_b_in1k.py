@@ -1,0 +1,9 @@
+# LeMeViT-base on ImageNet-1k, the recipe of lemevit_t_in1k.py.
+_base_ = ['./lemevit_t_in1k.py']
+
+arch = 'base'
+last_width = 512
+model = dict(
+    backbone=dict(arch=arch, drop_path_rate=0.3),
+    neck=dict(in_channels=last_width),
+    head=dict(in_channels=last_width))

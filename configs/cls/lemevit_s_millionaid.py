@@ -1,0 +1,10 @@
+# LeMeViT-small on MillionAID, the recipe of lemevit_t_millionaid.py.
+_base_ = ['./lemevit_t_millionaid.py']
+
+arch = 'small'
+last_width = 384
+load_from = '{{$LEMEVIT_IN1K_CKPT:checkpoints/lemevit_s_in1k.pth}}'
+model = dict(
+    backbone=dict(arch=arch, drop_path_rate=0.2),
+    neck=dict(in_channels=last_width),
+    head=dict(in_channels=last_width))

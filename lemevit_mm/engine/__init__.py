@@ -1,0 +1,7 @@
+"""Runtime parts shared by every task: crash-safe checkpoint files and
+exact resuming."""
+from .fileio import ATOMIC_BACKEND, AtomicLocalBackend
+from .hooks import RandomStateHook, capture_rng_state, restore_rng_state
+
+__all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'RandomStateHook',
+           'capture_rng_state', 'restore_rng_state']
