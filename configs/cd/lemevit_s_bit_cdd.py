@@ -1,0 +1,7 @@
+# LeMeViT-small Siamese + BIT on CDD (published: 16.75 M params, F1 96.64).
+_base_ = [
+    './_base_/models/siamese_lemevit_bit.py', './_base_/datasets/cdd.py',
+    './_base_/schedules/cd_200e.py', './_base_/cd_runtime.py'
+]
+model = dict(
+    backbone=dict(arch='small'), decode_head=dict(in_channels=320))

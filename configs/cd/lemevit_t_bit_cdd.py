@@ -1,0 +1,7 @@
+# LeMeViT-tiny Siamese + BIT on CDD (published: 8.56 M params, F1 95.56).
+_base_ = [
+    './_base_/models/siamese_lemevit_bit.py', './_base_/datasets/cdd.py',
+    './_base_/schedules/cd_200e.py', './_base_/cd_runtime.py'
+]
+model = dict(
+    backbone=dict(arch='tiny'), decode_head=dict(in_channels=192))
