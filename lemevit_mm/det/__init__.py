@@ -1,1 +1,6 @@
-"""Task parts: det."""
+"""Task parts: oriented object detection (mmrotate)."""
+from .datasets import CheckedDOTADataset
+from .metrics import DOTAClassAPMetric
+from .necks import LeMeViTFPN
+
+__all__ = ['CheckedDOTADataset', 'DOTAClassAPMetric', 'LeMeViTFPN']

@@ -1,0 +1,63 @@
+"""DOTA dataset that checks its annotation files."""
+import glob
+import os.path as osp
+from typing import List
+
+from mmrotate.datasets import DOTADataset
+from mmrotate.registry import DATASETS
+
+from .dota_annotations import read_annotation_file, report_problems
+
+
+@DATASETS.register_module()
+class CheckedDOTADataset(DOTADataset):
+    """DOTA-v1.0 patches (``annfiles/*.txt`` + ``images/*.png``), as
+    mmrotate's ``DOTADataset``, but with every annotation line checked.
+
+    A line with fewer than 8 coordinates, a class name that is not one of
+    the dataset's classes, a zero-area polygon or a bad difficulty is
+    logged with its file and line number and skipped, instead of crashing
+    the data loading or reaching the loss and the metric. Objects whose
+    difficulty exceeds ``diff_thr`` become ignored instances.
+
+    Args:
+        img_shape (tuple[int, int]): Height and width of the patches.
+            Defaults to (1024, 1024).
+        diff_thr (int): Objects with a larger difficulty are ignored.
+            Defaults to 100.
+        **kwargs: Arguments of :class:`mmengine.dataset.BaseDataset`.
+    """
+
+    def load_data_list(self) -> List[dict]:
+        """Read the annotation folder ``ann_file`` (or, when it is empty,
+        list the images alone, as for the unlabelled test split)."""
+        if self.ann_file == '':
+            return super().load_data_list()
+        if not osp.isdir(self.ann_file):
+            raise FileNotFoundError(
+                f'DOTA annotation folder not found: {self.ann_file}')
+        txt_files = sorted(glob.glob(osp.join(self.ann_file, '*.txt')))
+        if not txt_files:
+            raise ValueError(f'No *.txt annotation file in {self.ann_file}')
+        classes = self.metainfo['classes']
+        label_of = {name: i for i, name in enumerate(classes)}
+        data_list, problems = [], []
+        for txt_file in txt_files:
+            objects, file_problems = read_annotation_file(txt_file, classes)
+            problems += file_problems
+            img_id = osp.splitext(osp.basename(txt_file))[0]
+            img_name = img_id + '.png'
+            instances = [
+                dict(bbox=obj.polygon,
+                     bbox_label=label_of[obj.class_name],
+                     ignore_flag=int(obj.difficulty > self.diff_thr))
+                for obj in objects
+            ]
+            data_list.append(
+                dict(img_id=img_id, file_name=img_name,
+                     img_path=osp.join(self.data_prefix['img_path'],
+                                       img_name),
+                     height=self.img_shape[0], width=self.img_shape[1],
+                     instances=instances))
+        report_problems(problems)
+        return data_list

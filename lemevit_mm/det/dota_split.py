@@ -1,0 +1,137 @@
+"""Split DOTA images into patches with mmrotate's own split tool.
+
+mmrotate ships ``tools/data/dota/split/img_split.py`` inside the package
+(``mmrotate/.mim/``). :func:`split_dota` checks the annotation files first
+(invalid lines are reported with file and line and left out), then runs
+that tool once per split, giving the layout the det configs read::
+
+    OUT/train/images/P0000__1024__0___0.png  OUT/train/annfiles/....txt
+    OUT/val/...   OUT/test/images/...  (test: empty annfiles)
+"""
+import os
+import os.path as osp
+import subprocess
+import sys
+import tempfile
+from typing import Dict, List, Optional, Sequence
+
+import mmrotate
+
+from .dota_annotations import (AnnotationProblem, format_object_line,
+                               read_annotation_file, report_problems)
+
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.tif', '.bmp')
+# Mean pixel (BGR) used by mmrotate's split configs to pad border patches.
+PADDING_VALUE = (104, 116, 124)
+
+
+def find_split_tool() -> str:
+    """Path of mmrotate's ``img_split.py``; a clear error if absent."""
+    package = osp.dirname(mmrotate.__file__)
+    candidates = [
+        osp.join(package, '.mim', 'tools', 'data', 'dota', 'split',
+                 'img_split.py'),
+        osp.join(osp.dirname(package), 'tools', 'data', 'dota', 'split',
+                 'img_split.py'),  # a source checkout of mmrotate
+    ]
+    for path in candidates:
+        if osp.isfile(path):
+            return path
+    raise FileNotFoundError(
+        'mmrotate\'s DOTA split tool was not found (looked for '
+        f'{" and ".join(candidates)}); install mmrotate with its tools '
+        '(pip or mim install) or from source.')
+
+
+def clean_annotations(ann_dir: str, out_dir: str) -> List[AnnotationProblem]:
+    """Copy the DOTA label files of ``ann_dir`` to ``out_dir`` keeping
+    only valid object lines (and the ``gsd`` header).
+
+    Returns:
+        list[AnnotationProblem]: The lines left out, with file and line.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    problems: List[AnnotationProblem] = []
+    for name in sorted(os.listdir(ann_dir)):
+        if not name.endswith('.txt'):
+            continue
+        path = osp.join(ann_dir, name)
+        objects, file_problems = read_annotation_file(path)
+        problems += file_problems
+        with open(path, encoding='utf-8') as f:
+            headers = [line.strip() for line in f
+                       if line.lstrip().startswith('gsd:')]
+        with open(osp.join(out_dir, name), 'w', encoding='utf-8') as f:
+            lines = headers[:1] + [format_object_line(o) for o in objects]
+            f.write(''.join(line + '\n' for line in lines))
+    return problems
+
+
+def split_dota(data_root: str,
+               out_root: str,
+               splits: Sequence[str] = ('train', 'val', 'test'),
+               size: int = 1024,
+               gap: int = 200,
+               ann_subdir: str = 'labelTxt',
+               nproc: int = 4,
+               extra_args: Optional[Sequence[str]] = None
+               ) -> Dict[str, List[AnnotationProblem]]:
+    """Split the DOTA splits under ``data_root`` into patches.
+
+    Args:
+        data_root (str): Holds ``<split>/images`` and, for labelled splits,
+            ``<split>/<ann_subdir>`` (DOTA-v1.0 ``labelTxt`` files).
+        out_root (str): Output root; ``out_root/<split>`` must not exist.
+        splits (Sequence[str]): Splits to convert. A split without an
+            annotation folder (DOTA's test split) gets images only.
+            Defaults to ('train', 'val', 'test').
+        size (int): Patch size. Defaults to 1024.
+        gap (int): Overlap of neighbouring patches. Defaults to 200.
+        ann_subdir (str): Annotation folder name inside a split.
+            Defaults to 'labelTxt'.
+        nproc (int): Worker processes of the split tool. Defaults to 4.
+        extra_args (Sequence[str], optional): More arguments for
+            ``img_split.py`` (e.g. ``['--iof-thr', '0.7']``).
+
+    Returns:
+        dict: The annotation lines left out, per split.
+    """
+    if not 0 <= gap < size:
+        raise ValueError(f'need 0 <= gap < size, got size={size}, gap={gap}')
+    tool = find_split_tool()
+    problems: Dict[str, List[AnnotationProblem]] = {}
+    for split in splits:
+        img_dir = osp.join(data_root, split, 'images')
+        ann_dir = osp.join(data_root, split, ann_subdir)
+        save_dir = osp.join(out_root, split)
+        if not osp.isdir(img_dir):
+            raise FileNotFoundError(f'DOTA image folder not found: {img_dir}')
+        if not any(n.endswith(IMAGE_EXTENSIONS) for n in os.listdir(img_dir)):
+            raise FileNotFoundError(f'No image in {img_dir}')
+        if osp.exists(save_dir):
+            raise FileExistsError(f'{save_dir} exists already; remove it or '
+                                  'choose another output root.')
+        os.makedirs(out_root, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            command = [
+                sys.executable, tool, '--img-dirs', img_dir,
+                '--sizes', str(size), '--gaps', str(gap), '--rates', '1.0',
+                '--img-rate-thr', '0.6', '--iof-thr', '0.7',
+                '--padding-value', *map(str, PADDING_VALUE),
+                '--save-dir', save_dir, '--save-ext', '.png',
+                '--nproc', str(nproc)
+            ]
+            if osp.isdir(ann_dir):
+                clean_dir = osp.join(tmp, 'labelTxt')
+                problems[split] = clean_annotations(ann_dir, clean_dir)
+                report_problems(problems[split])
+                command[4:4] = ['--ann-dirs', clean_dir]
+            else:
+                problems[split] = []
+            command += list(extra_args or [])
+            done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f'mmrotate split tool failed on {split!r} ({" ".join(command)}'
+                f'):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}')
+    return problems

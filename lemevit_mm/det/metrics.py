@@ -1,0 +1,58 @@
+"""DOTA metric that also returns the AP of every class."""
+from collections import OrderedDict
+
+from mmengine.logging import MMLogger
+from mmrotate.evaluation import DOTAMetric, eval_rbbox_map
+from mmrotate.registry import METRICS
+
+
+@METRICS.register_module()
+class DOTAClassAPMetric(DOTAMetric):
+    """mmrotate's ``DOTAMetric`` (VOC-style mAP of rotated boxes; with
+    ``merge_patches=True`` the Task1 submission files and their zip),
+    whose results also hold the AP of every class that has ground truth.
+
+    For each IoU threshold ``t`` (default 0.5) the results are ``APt``
+    (e.g. ``AP50``), the mean over the classes present, and
+    ``APt_<class>``; ``mAP`` averages ``APt`` over the thresholds. The
+    per-class table (gts, dets, recall, ap) is logged as by mmrotate.
+
+    Args:
+        nproc (int): Worker processes of the AP computation (mmrotate
+            starts a process pool of this size). Defaults to 4.
+        **kwargs: Arguments of :class:`mmrotate.evaluation.DOTAMetric`.
+    """
+
+    def __init__(self, nproc: int = 4, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if nproc < 1:
+            raise ValueError(f'nproc must be >= 1, got {nproc}')
+        self.nproc = nproc
+
+    def compute_metrics(self, results: list) -> dict:
+        """Compute mAP and per-class AP, or write the formatted results
+        (``format_only``/``merge_patches``) as the parent does."""
+        if self.merge_patches or self.format_only or self.metric != 'mAP':
+            return super().compute_metrics(results)
+        logger = MMLogger.get_current_instance()
+        gts, preds = zip(*results)
+        dets = [pred['pred_bbox_scores'] for pred in preds]
+        classes = self.dataset_meta['classes']
+        metrics = OrderedDict(mAP=0.)
+        mean_aps = []
+        for iou_thr in self.iou_thrs:
+            logger.info(f'\n{"-" * 15}iou_thr: {iou_thr}{"-" * 15}')
+            mean_ap, per_class = eval_rbbox_map(
+                dets, gts, scale_ranges=self.scale_ranges, iou_thr=iou_thr,
+                use_07_metric=self.use_07_metric,
+                box_type=self.predict_box_type, dataset=classes,
+                logger=logger, nproc=self.nproc)
+            name = f'AP{round(iou_thr * 100):02d}'
+            mean_aps.append(mean_ap)
+            metrics[name] = round(float(mean_ap), 4)
+            for class_name, result in zip(classes, per_class):
+                if result['num_gts'] > 0:
+                    metrics[f'{name}_{class_name}'] = round(
+                        float(result['ap']), 4)
+        metrics['mAP'] = round(float(sum(mean_aps) / len(mean_aps)), 4)
+        return metrics
