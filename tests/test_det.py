@@ -6,6 +6,7 @@ import subprocess
 import sys
 import zipfile
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -125,7 +126,8 @@ val_evaluator = None
 test_evaluator = dict(nproc=1)
 train_cfg = dict(max_epochs=1)
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
-default_hooks = dict(logger=dict(interval=1))
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(save_optimizer=False))
 '''
 
 
@@ -235,9 +237,8 @@ def test_synthetic_dataset_is_in_dota_format(tmp_path):
             sides = np.linalg.norm(xy - np.roll(xy, 1, 0), axis=1)
             # a rectangle: opposite sides equal
             np.testing.assert_allclose(sides[:2], sides[2:], atol=0.3)
-        import cv2
-        image = cv2.imread(str(tmp_path / split / 'images' /
-                                f'{img_id}.png'))
+        image = cv2.imread(
+            str(tmp_path / split / 'images' / f'{img_id}.png'))
         assert image.shape == (96, 128, 3)
     # Objects are rotated at various angles, not axis-aligned.
     angles = {round(np.degrees(np.arctan2(p[3] - p[1], p[2] - p[0])))
@@ -282,8 +283,9 @@ def test_dataset_skips_bad_lines_and_metric_stays_exact(dota_data, tmp_path):
     good = read_annotation_file(str(txt))[0]
     with open(txt, 'a') as f:
         f.write('\n'.join(BAD_LINES) + '\n')
-    logger = MMLogger.get_instance('test_det_bad_lines',
-                                   log_file=str(tmp_path / 'log.txt'))
+    # the current logger, which the dataset reports to
+    MMLogger.get_instance('test_det_bad_lines',
+                          log_file=str(tmp_path / 'log.txt'))
     pipeline = [
         dict(type='mmdet.LoadAnnotations', with_bbox=True, box_type='qbox'),
         dict(type='ConvertBoxType', box_type_mapping=dict(gt_bboxes='rbox'))
@@ -299,8 +301,12 @@ def test_dataset_skips_bad_lines_and_metric_stays_exact(dota_data, tmp_path):
     assert info['img_id'] == txt.stem
     assert len(info['instances']) == len(good)
 
-    metric = METRICS.build(dict(type='DOTAClassAPMetric', nproc=1))
-    metric.dataset_meta = dataset.metainfo
+    def evaluate(samples):
+        metric = METRICS.build(dict(type='DOTAClassAPMetric', nproc=1))
+        metric.dataset_meta = dataset.metainfo
+        metric.process({}, samples)
+        return metric.evaluate(len(samples))
+
     samples = []
     for i in range(len(dataset)):
         item = dataset[i]
@@ -318,13 +324,28 @@ def test_dataset_skips_bad_lines_and_metric_stays_exact(dota_data, tmp_path):
                 scores=torch.cat([torch.ones(len(bboxes)),
                                   torch.full((1, ), 0.5)]),
                 labels=torch.cat([labels, labels[:1]]))))
-    metric.process({}, samples)
-    results = metric.evaluate(len(samples))
-    present = {DOTA_V1_CLASSES[i] for s in samples
-               for i in s['gt_instances']['labels'].tolist()}
+    all_labels = torch.cat([s['gt_instances']['labels'] for s in samples])
+    present = {DOTA_V1_CLASSES[i] for i in all_labels.tolist()}
+    results = evaluate(samples)
     assert results['dota/mAP'] == 1.0 and results['dota/AP50'] == 1.0
     assert {k for k in results if k.startswith('dota/AP50_')} == {
         f'dota/AP50_{c}' for c in present}
+
+    # Miss one object of the most frequent class: its recall drops to
+    # (n - 1) / n at precision 1, and the 11-point AP follows.
+    label = int(all_labels.mode().values)
+    name, count = DOTA_V1_CLASSES[label], int((all_labels == label).sum())
+    sample = next(s for s in samples
+                  if label in s['gt_instances']['labels'].tolist())
+    pred = sample['pred_instances']
+    keep = torch.ones(len(pred['labels']), dtype=torch.bool)
+    keep[pred['labels'].tolist().index(label)] = False
+    sample['pred_instances'] = {k: v[keep] for k, v in pred.items()}
+    expected = sum(t / 10 <= (count - 1) / count for t in range(11)) / 11
+    results = evaluate(samples)
+    assert results[f'dota/AP50_{name}'] == pytest.approx(expected, abs=1e-4)
+    assert results['dota/AP50'] == pytest.approx(
+        (len(present) - 1 + expected) / len(present), abs=1e-4)
 
 
 def test_train_evaluate_and_submit_end_to_end(dota_data, tmp_path):

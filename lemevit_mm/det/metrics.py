@@ -1,9 +1,35 @@
 """DOTA metric that also returns the AP of every class."""
+import importlib
 from collections import OrderedDict
+from contextlib import contextmanager, nullcontext
+from multiprocessing import dummy
+from typing import Iterator
 
 from mmengine.logging import MMLogger
 from mmrotate.evaluation import DOTAMetric, eval_rbbox_map
 from mmrotate.registry import METRICS
+
+# The module whose process pool ``eval_rbbox_map`` creates.
+mean_ap_module = importlib.import_module(
+    'mmrotate.evaluation.functional.mean_ap')
+
+
+class _ThreadContext:
+    """Stands in for ``multiprocessing.get_context('spawn')``: its
+    ``Pool`` is a pool of threads of this process."""
+    Pool = staticmethod(dummy.Pool)
+
+
+@contextmanager
+def _ap_in_this_process() -> Iterator[None]:
+    """Make mmrotate's ``eval_rbbox_map`` use threads instead of spawning
+    processes, which costs seconds of imports per evaluation."""
+    original = mean_ap_module.get_context
+    mean_ap_module.get_context = lambda method=None: _ThreadContext
+    try:
+        yield
+    finally:
+        mean_ap_module.get_context = original
 
 
 @METRICS.register_module()
@@ -19,7 +45,8 @@ class DOTAClassAPMetric(DOTAMetric):
 
     Args:
         nproc (int): Worker processes of the AP computation (mmrotate
-            starts a process pool of this size). Defaults to 4.
+            spawns a process pool of this size); 1 computes it in this
+            process. Defaults to 4.
         **kwargs: Arguments of :class:`mmrotate.evaluation.DOTAMetric`.
     """
 
@@ -42,11 +69,13 @@ class DOTAClassAPMetric(DOTAMetric):
         mean_aps = []
         for iou_thr in self.iou_thrs:
             logger.info(f'\n{"-" * 15}iou_thr: {iou_thr}{"-" * 15}')
-            mean_ap, per_class = eval_rbbox_map(
-                dets, gts, scale_ranges=self.scale_ranges, iou_thr=iou_thr,
-                use_07_metric=self.use_07_metric,
-                box_type=self.predict_box_type, dataset=classes,
-                logger=logger, nproc=self.nproc)
+            with (_ap_in_this_process() if self.nproc == 1 else
+                  nullcontext()):
+                mean_ap, per_class = eval_rbbox_map(
+                    dets, gts, scale_ranges=self.scale_ranges,
+                    iou_thr=iou_thr, use_07_metric=self.use_07_metric,
+                    box_type=self.predict_box_type, dataset=classes,
+                    logger=logger, nproc=self.nproc)
             name = f'AP{round(iou_thr * 100):02d}'
             mean_aps.append(mean_ap)
             metrics[name] = round(float(mean_ap), 4)
