@@ -330,3 +330,30 @@ def test_lemevit_dates_share_the_backbone():
     assert len(feats) == 1 and feats[0].shape == (2, 192, 4, 4)
     torch.testing.assert_close(feats[0][:1], single)
     torch.testing.assert_close(feats[0][1:], single)
+
+
+def test_bit_attention_math():
+    """Pixels attend to tokens with logits scaled by width ** -0.5 (the
+    token width, as in BIT), heads of head_dim concatenated."""
+    from lemevit_mm.cd.bit_head import TokenAttention
+    attn = TokenAttention(dim=32, num_heads=2, head_dim=4)
+    query, memory = torch.randn(1, 5, 32), torch.randn(1, 3, 32)
+    q, k, v = attn.to_q(query), attn.to_k(memory), attn.to_v(memory)
+    heads = []
+    for h in range(2):
+        part = slice(4 * h, 4 * h + 4)
+        weights = (q[0, :, part] @ k[0, :, part].T * 32**-0.5).softmax(-1)
+        heads.append(weights @ v[0, :, part])
+    expected = attn.to_out(torch.cat(heads, dim=1))
+    torch.testing.assert_close(attn(query, memory)[0], expected)
+
+
+def test_bit_tokens_are_attention_pooled_features():
+    model = resnet18_bit(dict(mode='whole'))
+    head = model.decode_head
+    feats = torch.randn(2, 16, 5, 7)
+    weights = head.token_attention(feats).flatten(2).softmax(-1)
+    tokens = head.tokenize(feats)
+    assert tokens.shape == (2, 3, 16)
+    torch.testing.assert_close(
+        tokens[1, 2], (feats[1].flatten(1) * weights[1, 2]).sum(1))

@@ -9,7 +9,8 @@ from mmseg.registry import DATASETS
 
 class PairCheckMixin:
     """Checks that every date-A image of a split has a date-B partner and a
-    label, and that date B has no image without a date-A partner.
+    label, and (unless an ``ann_file`` lists a subset) that date B has no
+    image without a date-A partner.
 
     Mixed into mmseg's :class:`BaseCDDataset` subclasses (whose data infos
     carry ``img_path``, ``img_path2`` and ``seg_map_path``).
@@ -33,6 +34,11 @@ class PairCheckMixin:
                 f"{prefix['img_path']}.")
         partners = set()
         for info in data_list:
+            if self.ann_file and not fileio.exists(
+                    info['img_path'], backend_args=self.backend_args):
+                raise FileNotFoundError(
+                    f'{type(self).__name__}: {self.ann_file} lists '
+                    f"{info['img_path']}, which does not exist.")
             for key, what in (('img_path2', 'date-B partner'),
                               ('seg_map_path', 'label')):
                 if not fileio.exists(info[key],
@@ -42,6 +48,8 @@ class PairCheckMixin:
                         f"{info['img_path']} has no {what}: expected "
                         f'{info[key]}.')
             partners.add(osp.relpath(info['img_path2'], prefix['img_path2']))
+        if self.ann_file:
+            return data_list  # a listed subset: other files may exist
         for name in fileio.list_dir_or_file(
                 prefix['img_path2'], list_dir=False,
                 suffix=self.img_suffix2, recursive=True,

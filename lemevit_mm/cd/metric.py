@@ -1,6 +1,6 @@
 """Change-detection metric: precision, recall, F1, IoU of "changed", OA."""
 from collections import OrderedDict
-from typing import Dict, Optional, Sequence
+from typing import Dict, Sequence
 
 import torch
 from mmengine.logging import MMLogger, print_log
