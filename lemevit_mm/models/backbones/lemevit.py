@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks import DropPath
 from mmengine.logging import MMLogger
@@ -29,10 +30,73 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 from mmengine.registry import MODELS
 from torch import Tensor
+from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 from ..utils.attention import multi_head_attention, resolve_attn_backend
 
 ArchSetting = Dict[str, Sequence]
+# oneDNN's fused linear (bias, GELU, residual in one kernel), when built in.
+_ONEDNN_LINEAR = torch.backends.mkldnn.is_available() and hasattr(
+    torch.ops.mkldnn, '_linear_pointwise')
+
+
+def _onednn_usable(x: Tensor, layer: nn.Linear) -> bool:
+    """Whether ``layer(x)`` may run as one oneDNN kernel with fused bias,
+    activation and residual: CPU inference (no autograd graph) in eager
+    mode; torch.compile, exporters and dispatch-mode tools (FLOP counters,
+    fake tensors) see the plain ops."""
+    if x.device.type != 'cpu' or not _ONEDNN_LINEAR:
+        return False
+    if torch.is_grad_enabled() and (x.requires_grad or
+                                    layer.weight.requires_grad):
+        return False
+    if torch.jit.is_tracing() or torch.jit.is_scripting() or \
+            torch.compiler.is_compiling() or \
+            torch.onnx.is_in_onnx_export() or \
+            _get_current_dispatch_mode() is not None:
+        return False
+    return x.dtype in (torch.float32, torch.bfloat16)
+
+
+def _exporting() -> bool:
+    """Whether the model is being traced for export (ONNX, torch.export,
+    TorchScript tracing): sizes must then stay symbolic."""
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or \
+        torch.compiler.is_exporting()
+
+
+def fused_linear(x: Tensor, layer: nn.Linear, gelu: bool = False,
+                 residual: Optional[Tensor] = None) -> Tensor:
+    """``residual + gelu(layer(x))`` (each part optional).
+
+    On the CPU without autograd, this is a single oneDNN matmul with the
+    bias, the GELU and the residual addition fused into it, instead of a
+    bias copy, a matmul and up to two more passes over the output. Under
+    autocast the matmul runs in the autocast dtype and a float32 residual
+    is added outside, as the unfused ops would do.
+    """
+    if _onednn_usable(x, layer):
+        weight, bias = layer.weight, layer.bias
+        if torch.is_autocast_enabled('cpu'):
+            dtype = torch.get_autocast_dtype('cpu')
+            x, weight, bias = (t.to(dtype) for t in (x, weight, bias))
+        else:
+            x = x.to(weight.dtype)
+        x = x.contiguous()
+        if residual is not None and not gelu and \
+                residual.dtype == x.dtype and \
+                residual.shape[-1] == weight.shape[0]:
+            with torch.autocast('cpu', enabled=False):
+                return torch.ops.mkldnn._linear_pointwise.binary(
+                    x, residual.contiguous(), weight, bias, 'add')
+        with torch.autocast('cpu', enabled=False):
+            out = torch.ops.mkldnn._linear_pointwise(
+                x, weight, bias, 'gelu' if gelu else 'none', [], 'none')
+    else:
+        out = layer(x)
+        if gelu:
+            out = F.gelu(out)
+    return out if residual is None else residual + out
 
 
 def split_heads(tokens: Tensor, num_parts: int,
@@ -60,8 +124,11 @@ class Mlp(nn.Module):
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden, dim)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.fc2(self.act(self.fc1(x)))
+    def forward(self, x: Tensor,
+                residual: Optional[Tensor] = None) -> Tensor:
+        """``fc2(gelu(fc1(x)))``, plus ``residual`` if given."""
+        hidden = fused_linear(x, self.fc1, gelu=True)
+        return fused_linear(hidden, self.fc2, residual=residual)
 
 
 class CrossAttention(nn.Module):
@@ -83,11 +150,20 @@ class CrossAttention(nn.Module):
         self.kv = nn.Linear(dim, 2 * dim)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, meta: Tensor, image: Tensor) -> Tensor:
-        q, = split_heads(self.q(meta), 1, self.num_heads)
-        k, v = split_heads(self.kv(image), 2, self.num_heads)
+    def forward(self, meta: Tensor, image: Tensor,
+                residual: Optional[Tensor] = None) -> Tensor:
+        """The meta-token update (plus ``residual`` if given)."""
+        q, = split_heads(fused_linear(meta, self.q), 1, self.num_heads)
+        k, v = split_heads(fused_linear(image, self.kv), 2, self.num_heads)
         out = multi_head_attention(q, k, v, self.scale, self.attn_backend)
-        return self.proj(merge_heads(out))
+        return fused_linear(merge_heads(out), self.proj, residual=residual)
+
+    def meta_attention(self, meta: Tensor, image: Tensor) -> Tensor:
+        """Attention probabilities of the meta tokens over the image tokens,
+        ``(B, heads, M, N)``, from the normalised inputs of ``forward``."""
+        q, = split_heads(self.q(meta), 1, self.num_heads)
+        k, _ = split_heads(self.kv(image), 2, self.num_heads)
+        return ((q @ k.transpose(-2, -1)) * self.scale).softmax(-1)
 
 
 class DualCrossAttention(nn.Module):
@@ -116,26 +192,53 @@ class DualCrossAttention(nn.Module):
         self.proj_x = nn.Linear(dim, dim)
         self.proj_c = nn.Linear(dim, dim)
 
-    def image_scale(self, num_image: int, num_meta: int) -> float:
-        """Softmax scale of the image-to-meta direction."""
-        return math.log(num_meta) / math.log(num_image) * self.scale
+    def image_scale(self, num_image: Union[int, Tensor],
+                    num_meta: Union[int, Tensor]) -> Union[float, Tensor]:
+        """Softmax scale of the image-to-meta direction.
+
+        A float for concrete sizes; a 0-d tensor for symbolic ones
+        (torch.export, ONNX tracing), so that an exported graph computes it
+        from the actual input size instead of freezing the traced one.
+        """
+        if isinstance(num_image, int) and isinstance(num_meta, int):
+            return math.log(num_meta) / math.log(num_image) * self.scale
+        num_image, num_meta = (torch.as_tensor(n, dtype=torch.float32)
+                               for n in (num_image, num_meta))
+        return torch.log(num_meta) / torch.log(num_image) * self.scale
 
     def forward(self, image: Tensor, meta: Tensor,
-                update_meta: bool = True
+                update_meta: bool = True,
+                residual_x: Optional[Tensor] = None,
+                residual_c: Optional[Tensor] = None
                 ) -> Tuple[Tensor, Optional[Tensor]]:
         """Return the image update and, if ``update_meta``, the meta
-        update (else None, and the meta-token queries are not used)."""
-        q_x, k_x, v_x = split_heads(self.qkv_x(image), 3, self.num_heads)
-        q_c, k_c, v_c = split_heads(self.qkv_c(meta), 3, self.num_heads)
-        scale_x = self.image_scale(image.shape[1], meta.shape[1])
+        update (else None, and the meta-token queries are not used), each
+        plus its residual if given."""
+        q_x, k_x, v_x = split_heads(
+            fused_linear(image, self.qkv_x), 3, self.num_heads)
+        q_c, k_c, v_c = split_heads(
+            fused_linear(meta, self.qkv_c), 3, self.num_heads)
+        num_image, num_meta = image.shape[1], meta.shape[1]
+        if _exporting():
+            # Token counts as graph values, so that an exported graph
+            # computes the scale from the actual input size.
+            num_image = torch.ones_like(image[0, :, 0]).sum()
+            num_meta = torch.ones_like(meta[0, :, 0]).sum()
+        scale_x = self.image_scale(num_image, num_meta)
+        if not isinstance(scale_x, float):
+            # A symbolic scale goes into the queries: the kernels take a
+            # float scale only.
+            q_x, scale_x = q_x * scale_x.to(q_x.dtype), 1.0
         out_x = multi_head_attention(q_x, k_c, v_c, scale_x,
                                      self.attn_backend)
-        out_x = self.proj_x(merge_heads(out_x))
+        out_x = fused_linear(merge_heads(out_x), self.proj_x,
+                             residual=residual_x)
         if not update_meta:
             return out_x, None
         out_c = multi_head_attention(q_c, k_x, v_x, self.scale,
                                      self.attn_backend)
-        return out_x, self.proj_c(merge_heads(out_c))
+        return out_x, fused_linear(merge_heads(out_c), self.proj_c,
+                                   residual=residual_c)
 
     def meta_attention(self, image: Tensor, meta: Tensor) -> Tensor:
         """Attention probabilities of the meta tokens over the image tokens,
@@ -163,10 +266,13 @@ class SelfAttention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, tokens: Tensor) -> Tensor:
-        q, k, v = split_heads(self.qkv(tokens), 3, self.num_heads)
+    def forward(self, tokens: Tensor,
+                residual: Optional[Tensor] = None) -> Tensor:
+        """The update of ``tokens`` (plus ``residual`` if given)."""
+        q, k, v = split_heads(fused_linear(tokens, self.qkv), 3,
+                              self.num_heads)
         out = multi_head_attention(q, k, v, self.scale, self.attn_backend)
-        return self.proj(merge_heads(out))
+        return fused_linear(merge_heads(out), self.proj, residual=residual)
 
 
 class LeMeViTBlock(nn.Module):
@@ -200,7 +306,31 @@ class LeMeViTBlock(nn.Module):
         self.drop_path = DropPath(drop_path) if drop_path > 0 else \
             nn.Identity()
 
+    def _add_position_encoding(self, x: Tensor) -> Tensor:
+        """``x + DWConv3x3(x)`` for ``(B, H, W, C)`` tokens.
+
+        Without autograd the identity goes into the centre tap of the
+        depthwise kernel: one convolution, no extra pass over ``x``.
+        """
+        conv = self.cpe
+        x_nchw = x.permute(0, 3, 1, 2)
+        if torch.is_grad_enabled() and (x.requires_grad or
+                                        conv.weight.requires_grad):
+            return x + conv(x_nchw).permute(0, 2, 3, 1)
+        weight = conv.weight.clone()
+        weight[:, :, 1, 1] += 1
+        out = F.conv2d(x_nchw, weight, conv.bias, padding=1,
+                       groups=conv.groups)
+        return out.permute(0, 2, 3, 1)
+
+    def _fuse_residuals(self) -> bool:
+        """Residual additions can go into the projections unless drop
+        path is active."""
+        return not (self.training and isinstance(self.drop_path, DropPath))
+
     def _residual_mlp(self, tokens: Tensor) -> Tensor:
+        if self._fuse_residuals():
+            return self.mlp(self.norm2(tokens), residual=tokens)
         return tokens + self.drop_path(self.mlp(self.norm2(tokens)))
 
     def forward(self, x: Tensor, meta: Optional[Tensor],
@@ -213,24 +343,40 @@ class LeMeViTBlock(nn.Module):
         returned (None), which C blocks do not allow.
         """
         batch, height, width, dim = x.shape
-        x_cpe = x + self.cpe(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        x_cpe = self._add_position_encoding(x)
         tokens = x_cpe.reshape(batch, height * width, dim)
+        fuse = self._fuse_residuals()
         drop = self.drop_path
         if self.attn_type == 'C':
             # The image tokens are only read: x leaves unchanged.
-            meta = meta + drop(self.attn(self.norm1(meta),
-                                         self.norm1(tokens)))
+            if fuse:
+                meta = self.attn(self.norm1(meta), self.norm1(tokens),
+                                 residual=meta)
+            else:
+                meta = meta + drop(self.attn(self.norm1(meta),
+                                             self.norm1(tokens)))
             return x, self._residual_mlp(meta)
 
         if self.attn_type == 'D':
-            out_x, out_c = self.attn(self.norm1(tokens), self.norm1(meta),
-                                     update_meta)
+            tokens_n, meta_n = self.norm1(tokens), self.norm1(meta)
+            if fuse:
+                tokens, meta_new = self.attn(tokens_n, meta_n, update_meta,
+                                             residual_x=tokens,
+                                             residual_c=meta)
+            else:
+                out_x, out_c = self.attn(tokens_n, meta_n, update_meta)
+                tokens = tokens + drop(out_x)
+                meta_new = meta + drop(out_c) if update_meta else None
+        elif fuse:
+            tokens = self.attn(self.norm1(tokens), residual=tokens)
+            meta_new = self.attn(self.norm1(meta), residual=meta) \
+                if update_meta else None
         else:
-            out_x = self.attn(self.norm1(tokens))
-            out_c = self.attn(self.norm1(meta)) if update_meta else None
-        tokens = self._residual_mlp(tokens + drop(out_x))
-        meta = self._residual_mlp(meta + drop(out_c)) if update_meta \
-            else None
+            tokens = tokens + drop(self.attn(self.norm1(tokens)))
+            meta_new = meta + drop(self.attn(self.norm1(meta))) \
+                if update_meta else None
+        tokens = self._residual_mlp(tokens)
+        meta = self._residual_mlp(meta_new) if update_meta else None
         return tokens.view(batch, height, width, dim), meta
 
 
@@ -586,7 +732,10 @@ class LeMeViT(BaseModule):
         """Return the NCHW maps of ``out_indices`` (and, with
         ``out_meta_tokens``, the ``(B, M, C)`` meta tokens last)."""
         self._check_input(x)
-        x = self.stem(x).permute(0, 2, 3, 1)
+        # Channels-last from the stem on: every convolution runs in the
+        # layout oneDNN prefers and the (B, H, W, C) tokens are contiguous.
+        x = self.stem(x.contiguous(memory_format=torch.channels_last))
+        x = x.permute(0, 2, 3, 1)
         meta = None
         if self.meta_until >= 0:
             meta = self.meta_tokens.expand(x.shape[0], -1, -1)
