@@ -347,6 +347,14 @@ def test_dataset_skips_bad_lines_and_metric_stays_exact(dota_data, tmp_path):
     assert results['dota/AP50'] == pytest.approx(
         (len(present) - 1 + expected) / len(present), abs=1e-4)
 
+    # An annotation file without its image is a clear error.
+    (root / 'images' / f'{txt.stem}.png').unlink()
+    with pytest.raises(FileNotFoundError, match=f'{txt.stem}.png'):
+        DATASETS.build(dict(
+            type='CheckedDOTADataset', data_root=str(tmp_path),
+            ann_file='val/annfiles/',
+            data_prefix=dict(img_path='val/images/'), pipeline=[]))
+
 
 def test_train_evaluate_and_submit_end_to_end(dota_data, tmp_path):
     split = dota_data['split'] + '/'

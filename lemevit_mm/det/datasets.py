@@ -41,12 +41,15 @@ class CheckedDOTADataset(DOTADataset):
             raise ValueError(f'No *.txt annotation file in {self.ann_file}')
         classes = self.metainfo['classes']
         label_of = {name: i for i, name in enumerate(classes)}
-        data_list, problems = [], []
+        data_list, problems, missing = [], [], []
         for txt_file in txt_files:
             objects, file_problems = read_annotation_file(txt_file, classes)
             problems += file_problems
             img_id = osp.splitext(osp.basename(txt_file))[0]
             img_name = img_id + '.png'
+            img_path = osp.join(self.data_prefix['img_path'], img_name)
+            if not osp.isfile(img_path):
+                missing.append(img_path)
             instances = [
                 dict(bbox=obj.polygon,
                      bbox_label=label_of[obj.class_name],
@@ -55,9 +58,12 @@ class CheckedDOTADataset(DOTADataset):
             ]
             data_list.append(
                 dict(img_id=img_id, file_name=img_name,
-                     img_path=osp.join(self.data_prefix['img_path'],
-                                       img_name),
+                     img_path=img_path,
                      height=self.img_shape[0], width=self.img_shape[1],
                      instances=instances))
+        if missing:
+            raise FileNotFoundError(
+                f'{len(missing)} image(s) of the annotation files in '
+                f'{self.ann_file} do not exist, e.g. {missing[:3]}')
         report_problems(problems)
         return data_list
