@@ -111,6 +111,8 @@ def test_config_datasets_build(name, cdd_root, tmp_path):
         assert set(labels.unique().tolist()) <= {0, 1}
         assert sample['data_samples'].img_path2.startswith(root)
     assert dataset.metainfo['classes'][1] == 'changed'
+    model = build(cfg.model)
+    assert model.test_cfg.mode == ('slide' if 'levir' in name else 'whole')
 
 
 # ------------------------------------------------------------------ data

@@ -21,6 +21,9 @@ model = dict(
         # stay in the model, frozen, so checkpoints load whole).
         out_indices=(3, ),
         drop_path_rate=0.,
+        # The authors start from ImageNet weights (an authors' file or a
+        # checkpoint of configs/cls; its head weights are ignored):
+        # init_cfg=dict(type='Pretrained', checkpoint='lemevit_tiny.pth'),
         init_cfg=None),
     decode_head=dict(
         type='BITHead',
