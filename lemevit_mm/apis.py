@@ -118,6 +118,28 @@ def make_resume_exact(cfg: Config) -> None:
     cfg.custom_hooks = custom_hooks
 
 
+def init_distributed_on_cpu(cfg: Config) -> None:
+    """Start the gloo process group of a ``--launcher pytorch`` run on a
+    machine without CUDA (MMEngine's own start-up selects a CUDA device,
+    which fails there). The runner then finds the group initialised."""
+    import torch.distributed as dist
+    if cfg.get('launcher', 'none') != 'pytorch' or \
+            torch.cuda.is_available() or not dist.is_available() or \
+            dist.is_initialized():
+        return
+    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}))
+    dist_cfg.pop('backend', None)
+    if 'timeout' in dist_cfg:
+        from datetime import timedelta
+        dist_cfg['timeout'] = timedelta(seconds=dist_cfg['timeout'])
+    dist.init_process_group(backend='gloo', **dist_cfg)
+    if cfg.get('model_wrapper_cfg') is None:
+        # MMEngine's default wrapper pins the model to a CUDA device id.
+        cfg.model_wrapper_cfg = dict(
+            type='CPUDistributedDataParallel', broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+
+
 def setup_task(cfg: Config, show_dir: Optional[str] = None,
                out: Optional[str] = None) -> None:
     """Adjust a config for this machine and the command-line options.
@@ -131,6 +153,7 @@ def setup_task(cfg: Config, show_dir: Optional[str] = None,
         # NCCL needs GPUs; distributed runs on CPUs use gloo.
         env_cfg = cfg.setdefault('env_cfg', ConfigDict())
         env_cfg.setdefault('dist_cfg', ConfigDict())['backend'] = 'gloo'
+        init_distributed_on_cpu(cfg)
     use_amp_only_with_gpu(cfg)
     make_resume_exact(cfg)
     if show_dir:

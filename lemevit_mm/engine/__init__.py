@@ -2,6 +2,9 @@
 exact resuming."""
 from .fileio import ATOMIC_BACKEND, AtomicLocalBackend
 from .hooks import RandomStateHook, capture_rng_state, restore_rng_state
+from .wrappers import CPUDistributedDataParallel
 
-__all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'RandomStateHook',
-           'capture_rng_state', 'restore_rng_state']
+__all__ = [
+    'ATOMIC_BACKEND', 'AtomicLocalBackend', 'CPUDistributedDataParallel',
+    'RandomStateHook', 'capture_rng_state', 'restore_rng_state'
+]

@@ -64,7 +64,9 @@ class RandomStateHook(Hook):
         self._before_val: Optional[Dict[str, Any]] = None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint[RNG_KEY] = capture_rng_state()
+        # During validation (MMEngine saves the best checkpoint and re-saves
+        # the last one there), store the training stream, not val's.
+        checkpoint[RNG_KEY] = self._before_val or capture_rng_state()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         # Restore only when resuming, and only once the loops are built

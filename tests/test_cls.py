@@ -1,0 +1,219 @@
+"""Classification: the authors' checkpoint through the converter and
+directly, parameter counts, the MillionAID data preparation."""
+import importlib.util
+import os.path as osp
+import runpy
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import MODELS, DefaultScope
+from mmengine.runner import load_checkpoint
+
+import lemevit_mm  # noqa: F401
+from lemevit_mm.cls.official import CONVERTER
+from lemevit_mm.cls.tiny_dataset import make_tiny_imagenet
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CLS_CONFIGS = osp.join(REPO, 'configs', 'cls')
+TOL = 1e-4
+# Published parameter counts (1000 classes; MillionAID: 51 classes, in
+# millions with two decimals).
+PUBLISHED = {
+    'lemevit_t_in1k.py': 8_635_816,
+    'lemevit_s_in1k.py': 16_400_456,
+    'lemevit_b_in1k.py': 53_098_152,
+    'lemevit_t_millionaid.py': 8.33,
+    'lemevit_s_millionaid.py': 16.04,
+    'lemevit_b_millionaid.py': 52.61,
+}
+
+
+def load_tool(relative_path: str):
+    """Import a script of tools/ as a module."""
+    path = osp.join(REPO, relative_path)
+    spec = importlib.util.spec_from_file_location(
+        osp.splitext(osp.basename(path))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_classifier(config: str, **options) -> torch.nn.Module:
+    cfg = Config.fromfile(osp.join(CLS_CONFIGS, config))
+    cfg.merge_from_dict(options)
+    DefaultScope.get_instance(f'test-{config}', scope_name=cfg.default_scope)
+    model_cfg = cfg.model
+    model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+    return MODELS.build(model_cfg)
+
+
+@pytest.fixture(scope='module')
+def converter():
+    return load_tool(CONVERTER)
+
+
+@pytest.fixture(scope='module')
+def tiny_classifier():
+    return build_classifier('lemevit_t_in1k.py').eval()
+
+
+def logits_error(model, reference_io) -> float:
+    with torch.no_grad():
+        logits = model(reference_io['cls_input'], mode='tensor')
+    assert logits.shape == (2, 1000)
+    return (logits - reference_io['cls_logits']).abs().max().item()
+
+
+def test_converted_checkpoint_reproduces_logits(
+        converter, tiny_classifier, official_tiny, reference_io, tmp_path):
+    dst = str(tmp_path / 'lemevit_t_in1k.pth')
+    meta = converter.convert(official_tiny, dst)
+    assert meta['arch'] == 'tiny' and meta['num_classes'] == 1000
+    saved = torch.load(dst, weights_only=True)
+    assert set(saved) == {'state_dict', 'meta'}
+    assert {'neck.norm_x.weight', 'neck.norm_meta.bias',
+            'head.fc.weight'} <= set(saved['state_dict'])
+    load_checkpoint(tiny_classifier, dst, strict=True)
+    assert logits_error(tiny_classifier, reference_io) < TOL
+    # The same file is a backbone init_cfg for the dense tasks.
+    from lemevit_mm.models import LeMeViT
+    backbone = LeMeViT('tiny', init_cfg=dict(
+        type='Pretrained', checkpoint=dst, prefix='backbone.'))
+    backbone.init_weights()
+    for key, value in backbone.state_dict().items():
+        assert torch.equal(value, saved['state_dict']['backbone.' + key])
+
+
+def test_unconverted_official_file_loads_the_same(
+        tiny_classifier, official_tiny, reference_io, tmp_path):
+    torch.nn.init.zeros_(tiny_classifier.head.fc.weight)
+    load_checkpoint(tiny_classifier, official_tiny, strict=True)
+    assert logits_error(tiny_classifier, reference_io) < TOL
+    # A DDP-prefixed flat file too.
+    state = torch.load(official_tiny, weights_only=True)
+    ddp = str(tmp_path / 'ddp.pth')
+    torch.save({f'module.{k}': v for k, v in state.items()}, ddp)
+    torch.nn.init.zeros_(tiny_classifier.head.fc.weight)
+    load_checkpoint(tiny_classifier, ddp, strict=True)
+    assert logits_error(tiny_classifier, reference_io) < TOL
+
+
+def test_wrapped_official_file(converter, tiny_classifier, official_tiny,
+                               reference_io, tmp_path):
+    state = torch.load(official_tiny, weights_only=True)
+    noisy = {k: v + 1 if v.is_floating_point() else v
+             for k, v in state.items()}
+    wrapped = str(tmp_path / 'timm.pth')
+    torch.save(dict(model=noisy, state_dict_ema=state, epoch=3), wrapped)
+    # Loading it directly cannot pick the EMA copy: it names the converter.
+    with pytest.raises(ValueError, match='lemevit_official.py'):
+        load_checkpoint(tiny_classifier, wrapped, strict=False)
+    dst = str(tmp_path / 'converted.pth')
+    assert converter.convert(wrapped, dst)['source_weights'] == \
+        'state_dict_ema'
+    load_checkpoint(tiny_classifier, dst, strict=True)
+    assert logits_error(tiny_classifier, reference_io) < TOL
+
+
+def test_converter_refuses_other_files(converter, official_tiny, tmp_path,
+                                       capsys, monkeypatch):
+    state = torch.load(official_tiny, weights_only=True)
+    cases = {
+        'resnet.pth': ({'conv1.weight': torch.zeros(64, 3, 7, 7),
+                        'fc.weight': torch.zeros(10, 64)},
+                       'not an authors\' LeMeViT checkpoint'),
+        'no_stage4.pth': ({k: v for k, v in state.items()
+                           if not k.startswith(('stages.4.',
+                                                'meta_token_downsample.4'))},
+                          'stage 4 is missing'),
+        'no_stem.pth': ({k: v for k, v in state.items()
+                         if not k.startswith('downsample_layers.0.')},
+                        r'not a complete LeMeViT \(tiny\).*missing'),
+        'io.pth': (['not', 'a', 'dict'], 'not a checkpoint'),
+    }
+    for name, (content, message) in cases.items():
+        torch.save(content, str(tmp_path / name))
+        with pytest.raises(converter.NotOfficialError, match=message):
+            converter.convert(str(tmp_path / name), str(tmp_path / 'x.pth'))
+    converted = str(tmp_path / 'converted.pth')
+    converter.convert(official_tiny, converted)
+    with pytest.raises(converter.NotOfficialError,
+                       match='already converted'):
+        converter.convert(converted, str(tmp_path / 'x.pth'))
+    assert not osp.exists(tmp_path / 'x.pth')
+    # The command line exits with the message, no stack trace.
+    monkeypatch.setattr(sys, 'argv', [CONVERTER, str(tmp_path / 'resnet.pth'),
+                                      str(tmp_path / 'x.pth')])
+    with pytest.raises(SystemExit, match='^error: .*resnet.pth is not an'):
+        runpy.run_path(osp.join(REPO, CONVERTER), run_name='__main__')
+
+
+@pytest.mark.parametrize('config', sorted(PUBLISHED))
+def test_parameter_counts(config):
+    model = build_classifier(config)
+    count = sum(p.numel() for p in model.parameters())
+    published = PUBLISHED[config]
+    if isinstance(published, int):
+        assert count == published
+    else:  # published in millions with two decimals
+        assert round(count / 1e6, 2) == published
+    assert model.head.num_classes == (51 if 'millionaid' in config
+                                      else 1000)
+
+
+def test_millionaid_preparation(tmp_path):
+    source = tmp_path / 'MillionAID' / 'train'
+    leaves = {'agriculture_land/arable_land/dry_field': 5,
+              'agriculture_land/arable_land/paddy_field': 4,
+              'water_area/lake': 6}
+    for leaf, count in leaves.items():
+        folder = source / leaf
+        folder.mkdir(parents=True)
+        for i in range(count):
+            (folder / f'P{i:04d}.jpg').write_bytes(b'jpeg')
+    out = tmp_path / 'millionaid'
+    tool = osp.join(REPO, 'tools', 'dataset_converters', 'millionaid.py')
+    module = load_tool('tools/dataset_converters/millionaid.py')
+    module.main([str(source), str(out), '--val-ratio', '0.25',
+                 '--num-classes', '3'])
+    classes = (out / 'meta' / 'classes.txt').read_text().split()
+    assert classes == ['dry_field', 'lake', 'paddy_field']
+    train = (out / 'meta' / 'train.txt').read_text().splitlines()
+    val = (out / 'meta' / 'val.txt').read_text().splitlines()
+    assert len(train) + len(val) == 15 and len(val) == 4  # 1 + 2 + 1
+    assert 'lake/P0000.jpg 1' in train + val
+    for line in val:
+        name, label = line.split()
+        assert (out / 'val' / name).is_symlink()
+        assert classes[int(label)] == name.split('/')[0]
+    # The config reads both layouts.
+    cfg = Config.fromfile(osp.join(CLS_CONFIGS, 'lemevit_t_millionaid.py'))
+    from mmpretrain.datasets import CustomDataset
+    for ann_file in ('meta/train.txt', ''):
+        dataset = CustomDataset(data_root=str(out), data_prefix='train',
+                                ann_file=ann_file, lazy_init=False)
+        assert len(dataset) == len(train)
+    assert cfg.train_dataloader.dataset.ann_file == 'meta/train.txt'
+    # Bad input: wrong class count names what was found.
+    with pytest.raises(SystemExit, match='found 3 classes.*expected 51'):
+        module.main([str(source), str(tmp_path / 'other')])
+    assert osp.isfile(tool)
+
+
+def test_tiny_dataset_layouts(tmp_path):
+    classes = make_tiny_imagenet(str(tmp_path), num_classes=3,
+                                 per_class=dict(train=2, val=1), size=32)
+    from mmpretrain.datasets import CustomDataset, ImageNet
+    from PIL import Image
+    with_lists = ImageNet(data_root=str(tmp_path), split='val')
+    assert [d['gt_label'] for d in with_lists.load_data_list()] == [0, 1, 2]
+    # Folder per class (mmpretrain's ImageNet wants all 1000 folders then).
+    folders = CustomDataset(data_root=str(tmp_path), data_prefix='train')
+    assert folders.CLASSES == tuple(classes) and len(folders) == 6
+    assert sorted(d['gt_label'] for d in folders.load_data_list()) == \
+        [0, 0, 1, 1, 2, 2]
+    image = Image.open(tmp_path / 'train' / classes[1] /
+                       f'{classes[1]}_0.JPEG')
+    assert image.format == 'JPEG' and image.size == (32, 32)
