@@ -3,7 +3,6 @@ import copy
 import functools
 import glob
 import importlib.util
-import os
 import os.path as osp
 import pickle
 import re
@@ -244,18 +243,21 @@ def test_colour_label_names_the_file(tmp_path):
 # --------------------------------------------------------------- metric
 def test_metric_reports_oa_mf1_miou_over_scored_pixels():
     metric = OverallAccuracyF1Metric()
-    metric.dataset_meta = dict(classes=('a', 'b'))
-    gt = torch.tensor([[0, 0, 0, 1], [1, 1, 255, 255]])
-    pred = torch.tensor([[0, 0, 1, 1], [1, 0, 1, 0]])
+    metric.dataset_meta = dict(classes=('a', 'b', 'c'))
+    gt = torch.tensor([[0, 0, 0, 1, 2, 2], [1, 1, 255, 255, 2, 0]])
+    pred = torch.tensor([[0, 0, 1, 1, 0, 1], [1, 0, 1, 0, 1, 0]])
     metric.process({}, [dict(pred_sem_seg=dict(data=pred[None]),
                              gt_sem_seg=dict(data=gt[None]))])
     scores = metric.compute_metrics(metric.results)
-    # 6 scored pixels, 4 right. Class a: tp 2, pred 3, gt 3 -> F1 2/3,
-    # IoU 2/4; class b: tp 2, pred 3, gt 3 -> F1 2/3, IoU 2/4.
+    # 10 scored pixels, 5 right. a: TP 3, predicted 5, true 4 -> F1 6/9,
+    # IoU 3/6; b: TP 2, predicted 5, true 3 -> F1 4/8, IoU 2/6; c is never
+    # predicted: F1 0 (not NaN, which would drop it from the mean), IoU 0.
     assert list(scores) == ['OA', 'mF1', 'mIoU']
-    assert scores['OA'] == pytest.approx(66.67, abs=0.01)
-    assert scores['mF1'] == pytest.approx(66.67, abs=0.01)
-    assert scores['mIoU'] == pytest.approx(50.0, abs=0.01)
+    assert scores['OA'] == pytest.approx(50.0, abs=0.01)
+    assert scores['mF1'] == pytest.approx(100 * (6 / 9 + 4 / 8) / 3,
+                                          abs=0.01)
+    assert scores['mIoU'] == pytest.approx(100 * (3 / 6 + 2 / 6) / 3,
+                                           abs=0.01)
 
 
 # ------------------------------------------------------------ pretrained
@@ -277,8 +279,11 @@ def test_classifier_checkpoints_initialise_the_backbone(
     for checkpoint, prefix in ((official_tiny, None),
                                (str(project_ckpt), 'backbone.')):
         cfg = load_config(SAMPLE_CONFIG)
-        cfg.merge_from_dict({'model.backbone.init_cfg': dict(
-            type='Pretrained', checkpoint=checkpoint, prefix=prefix)})
+        # As --cfg-options model.backbone.init_cfg.type=Pretrained ...
+        cfg.merge_from_dict({
+            'model.backbone.init_cfg.type': 'Pretrained',
+            'model.backbone.init_cfg.checkpoint': checkpoint,
+            'model.backbone.init_cfg.prefix': prefix})
         segmentor = MODELS.build(cfg.model)
         segmentor.init_weights()
         segmentor.eval()

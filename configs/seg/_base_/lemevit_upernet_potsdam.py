@@ -36,10 +36,11 @@ model = dict(
         type='LeMeViT',
         out_indices=(1, 2, 3, 4),
         drop_path_rate=0.,
-        # A backbone pretrained as a classifier (an authors' file or a
-        # checkpoint of configs/cls; its head weights are ignored):
-        # init_cfg=dict(type='Pretrained', checkpoint='lemevit_tiny.pth'),
-        init_cfg=None),
+        # A backbone pretrained as a classifier (an authors' file, or a
+        # checkpoint of configs/cls with prefix='backbone.'; the classifier
+        # head weights are ignored):
+        # init_cfg=dict(type='Pretrained', checkpoint='lemevit_t.pth'),
+    ),
     # Losses averaged over the labelled (non-ignored) pixels, as the
     # authors trained.
     decode_head=dict(
