@@ -1,7 +1,9 @@
-"""Classification: the authors' checkpoint through the converter and
-directly, parameter counts, the MillionAID data preparation."""
+"""Classification: the authors' checkpoint through the converter, directly
+and through tools/test.py; the data preparation. (Parameter counts are
+checked in test_tools_configs.py.)"""
 import importlib.util
 import os.path as osp
+import pickle
 import runpy
 import sys
 
@@ -18,16 +20,6 @@ from lemevit_mm.cls.tiny_dataset import make_tiny_imagenet
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CLS_CONFIGS = osp.join(REPO, 'configs', 'cls')
 TOL = 1e-4
-# Published parameter counts (1000 classes; MillionAID: 51 classes, in
-# millions with two decimals).
-PUBLISHED = {
-    'lemevit_t_in1k.py': 8_635_816,
-    'lemevit_s_in1k.py': 16_400_456,
-    'lemevit_b_in1k.py': 53_098_152,
-    'lemevit_t_millionaid.py': 8.33,
-    'lemevit_s_millionaid.py': 16.04,
-    'lemevit_b_millionaid.py': 52.61,
-}
 
 
 def load_tool(relative_path: str):
@@ -150,17 +142,33 @@ def test_converter_refuses_other_files(converter, official_tiny, tmp_path,
         runpy.run_path(osp.join(REPO, CONVERTER), run_name='__main__')
 
 
-@pytest.mark.parametrize('config', sorted(PUBLISHED))
-def test_parameter_counts(config):
-    model = build_classifier(config)
-    count = sum(p.numel() for p in model.parameters())
-    published = PUBLISHED[config]
-    if isinstance(published, int):
-        assert count == published
-    else:  # published in millions with two decimals
-        assert round(count / 1e6, 2) == published
-    assert model.head.num_classes == (51 if 'millionaid' in config
-                                      else 1000)
+def test_tools_test_with_official_and_converted_files(
+        converter, official_tiny, tmp_path, monkeypatch, capfd):
+    root = str(tmp_path / 'data')
+    make_tiny_imagenet(root, num_classes=3, per_class=dict(val=2), size=40)
+    converted = str(tmp_path / 'converted.pth')
+    converter.convert(official_tiny, converted)
+    scores = {}
+    for name, checkpoint in (('official', official_tiny),
+                             ('converted', converted)):
+        out = str(tmp_path / f'{name}.pkl')
+        monkeypatch.setattr(sys, 'argv', [
+            'tools/test.py', osp.join(CLS_CONFIGS, 'lemevit_t_in1k.py'),
+            checkpoint, '--work-dir', str(tmp_path / name), '--out', out,
+            '--cfg-options', f'data_root={root}',
+            'test_dataloader.num_workers=0', 'test_dataloader.batch_size=2',
+            'test_dataloader.dataset.pipeline.1.scale=36',
+            'test_dataloader.dataset.pipeline.2.crop_size=32'])
+        runpy.run_path(osp.join(REPO, 'tools', 'test.py'),
+                       run_name='__main__')
+        log = capfd.readouterr()
+        assert 'do not match exactly' not in log.out + log.err
+        assert 'accuracy/top1' in log.out + log.err
+        with open(out, 'rb') as file:
+            scores[name] = torch.stack(
+                [p['pred_score'] for p in pickle.load(file)])
+    assert scores['official'].shape == (6, 1000)
+    assert torch.equal(scores['official'], scores['converted'])
 
 
 def test_millionaid_preparation(tmp_path):

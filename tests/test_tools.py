@@ -228,7 +228,7 @@ def test_setup_task_and_data_root(tmp_path):
         assert cfg.env_cfg.dist_cfg.backend == 'gloo'
     assert cfg.default_hooks.checkpoint.backend_args == dict(
         backend='atomic_local')
-    assert [h['type'] for h in cfg.custom_hooks] == ['EMAHook',
+    assert [h['type'] for h in cfg.custom_hooks] == ['LeMeViTEMAHook',
                                                      'RandomStateHook']
     setup_task(cfg)  # idempotent
     assert len(cfg.custom_hooks) == 2

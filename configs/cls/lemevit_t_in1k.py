@@ -82,8 +82,12 @@ param_scheduler = [
 train_cfg = dict(by_epoch=True, max_epochs=300, val_interval=1)
 
 # EMA of the weights, decay 0.996 per iteration (MMEngine's momentum is
-# 1 - decay); validation and saved `state_dict` use the EMA weights.
-custom_hooks = [dict(type='EMAHook', momentum=0.004, priority='ABOVE_NORMAL')]
+# 1 - decay); validation, test and the saved `state_dict` use the EMA
+# weights. LeMeViTEMAHook = mmpretrain's EMAHook that also reads the
+# authors' bare state dicts.
+custom_hooks = [
+    dict(type='LeMeViTEMAHook', momentum=0.004, priority='ABOVE_NORMAL')
+]
 
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
