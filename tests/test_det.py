@@ -2,6 +2,7 @@
 import os
 import os.path as osp
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -272,8 +273,6 @@ def test_split_reports_bad_lines_and_writes_patches(dota_data):
 def test_dataset_skips_bad_lines_and_metric_stays_exact(dota_data, tmp_path):
     """Bad lines written straight into a patch annotation file are logged
     and skipped; ground truth given as predictions scores mAP 1."""
-    import shutil
-
     from mmengine.logging import MMLogger
     from mmrotate.registry import DATASETS, METRICS
     init_default_scope('mmrotate')
@@ -357,7 +356,8 @@ def test_dataset_skips_bad_lines_and_metric_stays_exact(dota_data, tmp_path):
 
 
 def test_train_evaluate_and_submit_end_to_end(dota_data, tmp_path):
-    split = dota_data['split'] + '/'
+    split = str(tmp_path / 'split') + '/'
+    shutil.copytree(dota_data['split'], split)
     # Bad lines in a patch label file too: training must not trip on them.
     ann = sorted(os.listdir(osp.join(split, 'train', 'annfiles')))[0]
     with open(osp.join(split, 'train', 'annfiles', ann), 'a') as f:
@@ -367,6 +367,7 @@ def test_train_evaluate_and_submit_end_to_end(dota_data, tmp_path):
         osp.join(CONFIGS, 'lemevit_t_oriented-rcnn_dota.py'), split))
     work = tmp_path / 'work'
     log = _run(['tools/train.py', str(train_cfg), '--work-dir', str(work)])
+    assert f'{ann}:' in log and 'unknown class' in log
     ann_dir = osp.join(split, 'train', 'annfiles')
     labelled = sum(bool(read_annotation_file(osp.join(ann_dir, name))[0])
                    for name in os.listdir(ann_dir))
