@@ -109,6 +109,22 @@ def test_wrapped_official_file(converter, tiny_classifier, official_tiny,
     assert logits_error(tiny_classifier, reference_io) < TOL
 
 
+def test_ema_hook_reads_official_state_dicts(tiny_classifier, official_tiny,
+                                             reference_io):
+    from mmengine.model import ExponentialMovingAverage
+
+    from lemevit_mm.cls import LeMeViTEMAHook
+    state = torch.load(official_tiny, weights_only=True)
+    hook = LeMeViTEMAHook(momentum=0.004)
+    with pytest.raises(ValueError, match='state_dict_ema.*lemevit_official'):
+        hook.after_load_checkpoint(
+            None, dict(state_dict=state, state_dict_ema=state))
+    torch.nn.init.zeros_(tiny_classifier.head.fc.weight)
+    hook.ema_model = ExponentialMovingAverage(tiny_classifier)
+    hook.after_load_checkpoint(None, dict(state))  # a bare state dict
+    assert logits_error(hook.ema_model.module.eval(), reference_io) < TOL
+
+
 def test_converter_refuses_other_files(converter, official_tiny, tmp_path,
                                        capsys, monkeypatch):
     state = torch.load(official_tiny, weights_only=True)

@@ -36,7 +36,7 @@ SHRINK = [
     'randomness.seed=0', 'randomness.deterministic=True',
 ]
 ENV = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-           PYTHONPATH=REPO)
+           PYTHONPATH=REPO, PYTHON=sys.executable)
 
 
 @pytest.fixture(scope='module')
