@@ -226,6 +226,19 @@ def test_millionaid_preparation(tmp_path):
     assert osp.isfile(tool)
 
 
+@pytest.mark.parametrize('config,variable', [
+    ('lemevit_s_in1k.py', 'LEMEVIT_IMAGENET_ROOT'),
+    ('lemevit_b_millionaid.py', 'LEMEVIT_MILLIONAID_ROOT'),
+])
+def test_data_root_from_environment(config, variable, monkeypatch):
+    default = Config.fromfile(osp.join(CLS_CONFIGS, config))
+    assert default.data_root.startswith('data/')
+    monkeypatch.setenv(variable, '/datasets/elsewhere')
+    cfg = Config.fromfile(osp.join(CLS_CONFIGS, config))
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[name].dataset.data_root == '/datasets/elsewhere'
+
+
 def test_tiny_dataset_layouts(tmp_path):
     classes = make_tiny_imagenet(str(tmp_path), num_classes=3,
                                  per_class=dict(train=2, val=1), size=32)
