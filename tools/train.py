@@ -3,6 +3,12 @@ detection or change detection).
 
 The config's ``default_scope`` (mmpretrain, mmseg, mmrotate, ...) decides
 which OpenMMLab package's registries build the model, data and metrics.
+For every task (see :func:`lemevit_mm.apis.setup_task`): checkpoints are
+written atomically and carry the random generators, so ``--resume``
+continues exactly (same seed, ``randomness.deterministic=True``);
+``AmpOptimWrapper`` falls back to float32 without CUDA; ``--launcher
+pytorch`` without CUDA uses gloo; ``--cfg-options data_root=PATH`` moves
+every dataset that used the config's ``data_root``.
 
 Example::
 
