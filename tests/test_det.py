@@ -154,6 +154,15 @@ def test_config_builds_with_published_param_count(variant):
     assert cfg.train_cfg.max_epochs == 12
     assert cfg.auto_scale_lr.base_batch_size == 8
     assert cfg.model.backbone.init_cfg.type == 'Pretrained'
+    # train on train+val patches, evaluate on val, 1024 px patches
+    train_sets = cfg.train_dataloader.dataset.datasets
+    assert [d.ann_file for d in train_sets] == [
+        'train/annfiles/', 'val/annfiles/']
+    assert cfg.test_dataloader.dataset.ann_file == 'val/annfiles/'
+    assert {d.type for d in [*train_sets, cfg.test_dataloader.dataset]} == {
+        'CheckedDOTADataset'}
+    assert cfg.test_evaluator.type == 'DOTAClassAPMetric'
+    assert 'ConcatDataset' in cfg.pretty_text
     cfg.model.backbone.init_cfg = None
     model = _build_detector(cfg)
     assert model.backbone.embed_dims[1:] == [
