@@ -311,7 +311,8 @@ def test_train_then_slide_test_reports_oa_mf1_miou(sample_root, tmp_path):
     preds = tmp_path / 'preds.pkl'
     log = run_tool('tools/test.py', SAMPLE_CONFIG, str(checkpoint),
                    '--work-dir', str(tmp_path / 'test'), '--out', str(preds),
-                   '--cfg-options', *roots)
+                   '--show-dir', str(tmp_path / 'vis'), '--cfg-options',
+                   *roots)
     scores = {k: float(v) for k, v in re.findall(
         r'\b(OA|mF1|mIoU): ([\d.]+)', log.split('Iter(test)')[-1])}
     assert set(scores) == {'OA', 'mF1', 'mIoU'}, log[-3000:]
@@ -336,3 +337,6 @@ def test_train_then_slide_test_reports_oa_mf1_miou(sample_root, tmp_path):
         total += int(scored.sum())
     assert scores['OA'] == pytest.approx(100 * right / total, abs=0.01)
     assert 0 <= scores['mIoU'] <= scores['mF1'] <= 100
+    # --show-dir drew both val tiles.
+    drawn = glob.glob(str(tmp_path / 'vis' / '**' / '*.png'), recursive=True)
+    assert len(drawn) == 2
