@@ -20,7 +20,7 @@ import lemevit_mm  # noqa: F401  (registers the seg parts)
 from lemevit_mm.models import LeMeViT
 from lemevit_mm.seg import OverallAccuracyF1Metric
 from lemevit_mm.seg.synthetic import (BOUNDARY, CLUTTER, NUM_RAW_IDS,
-                                      _render_all, make_potsdam_sample,
+                                      render_sample_tiles, make_potsdam_sample,
                                       write_isprs_archives)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -160,7 +160,7 @@ def test_synthetic_sample_matches_mmseg_converter(tmp_path):
     log = run_tool('tools/dataset_converters/potsdam.py', str(raw), '-o',
                    str(out), '--clip-size', '64', '--stride-size', '32')
     assert 'train: 4 images, 4 label maps' in log
-    tiles = _render_all(1, 1, 96, 0, 1)
+    tiles = render_sample_tiles(1, 1, 96, 0, 1)
     for tile in tiles:
         crops = sorted(glob.glob(
             str(out / 'ann_dir' / tile['split'] / f"{tile['name']}_*.png")))

@@ -195,8 +195,10 @@ def _tiles(num_train: int, num_val: int) -> List[Tuple[str, str]]:
                for i in range(num_val)])
 
 
-def _render_all(num_train: int, num_val: int, size: int, seed: int,
-                boundary_width: int) -> List[dict]:
+def render_sample_tiles(num_train: int, num_val: int, size: int,
+                        seed: int, boundary_width: int) -> List[dict]:
+    """The tiles of a sample: dicts with ``split``, tile ``name``,
+    converter-style ``crop`` name, RGB ``image`` and raw-id ``label``."""
     rng = np.random.default_rng(seed)
     tiles = []
     for index, (split, name) in enumerate(_tiles(num_train, num_val)):
@@ -232,7 +234,9 @@ def make_potsdam_sample(out_dir: str, num_train: int = 16,
     for split in counts:
         for kind in ('img_dir', 'ann_dir'):
             os.makedirs(osp.join(out_dir, kind, split), exist_ok=True)
-    for tile in _render_all(num_train, num_val, size, seed, boundary_width):
+    tiles = render_sample_tiles(num_train, num_val, size, seed,
+                                boundary_width)
+    for tile in tiles:
         split, crop = tile['split'], tile['crop']
         cv2.imwrite(osp.join(out_dir, 'img_dir', split, crop + '.png'),
                     cv2.cvtColor(tile['image'], cv2.COLOR_RGB2BGR))
@@ -269,7 +273,7 @@ def write_isprs_archives(out_dir: str, num_train: int = 1, num_val: int = 1,
     if max(num_train, num_val) > len(TRAIN_TILES):
         raise ValueError(f'At most {len(TRAIN_TILES)} tiles per split have '
                          'distinct official names.')
-    tiles = _render_all(num_train, num_val, size, seed, int(eroded))
+    tiles = render_sample_tiles(num_train, num_val, size, seed, int(eroded))
     label_zip = '5_Labels_all_noBoundary' if eroded else '5_Labels_all'
     label_suffix = '_label_noBoundary' if eroded else '_label'
     os.makedirs(out_dir, exist_ok=True)

@@ -100,13 +100,14 @@ def choose_archives(dataset_path: str, labels: str = 'auto') -> List[str]:
                for kind, name in LABEL_ARCHIVES.items()
                if osp.isfile(osp.join(dataset_path, name))}
     if labels == 'auto':
-        if len(present) != 1:
+        if not present:
             raise FileNotFoundError(
-                f'Expected exactly one of {sorted(LABEL_ARCHIVES.values())} '
-                f'in {dataset_path}, found {len(present)}; choose with '
-                '--labels eroded|all.' if present else
                 f'No label archive ({" or ".join(LABEL_ARCHIVES.values())}) '
                 f'in {dataset_path}.')
+        if len(present) > 1:
+            raise FileNotFoundError(
+                f'Both {" and ".join(LABEL_ARCHIVES.values())} are in '
+                f'{dataset_path}; choose one with --labels eroded|all.')
         labels = next(iter(present))
     if labels not in present:
         raise FileNotFoundError(
@@ -136,8 +137,8 @@ def convert(dataset_path: str, out_dir: str, labels: str = 'auto',
             sys.argv = saved_argv
     for split in ('train', 'val'):
         images = glob.glob(osp.join(out_dir, 'img_dir', split, '*.png'))
-        labels_ = glob.glob(osp.join(out_dir, 'ann_dir', split, '*.png'))
-        print(f'{split}: {len(images)} images, {len(labels_)} label maps '
+        label_maps = glob.glob(osp.join(out_dir, 'ann_dir', split, '*.png'))
+        print(f'{split}: {len(images)} images, {len(label_maps)} label maps '
               f'in {out_dir}')
 
 
