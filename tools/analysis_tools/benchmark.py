@@ -25,6 +25,7 @@ Example::
 
     python tools/analysis_tools/benchmark.py lemevit-t swin-t pvtv2-b1 \\
         --batch-size 32 --input-size 224 --threads 2 --compile
+    python tools/analysis_tools/benchmark.py swin-t lemevit-t@amp
     python tools/analysis_tools/benchmark.py \\
         configs/seg/lemevit_t_upernet_potsdam.py --train --batch-size 2 \\
         --input-size 512
@@ -40,17 +41,14 @@ import statistics
 import sys
 import threading
 import time
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
-import torch.nn as nn
-
-import lemevit_mm  # noqa: F401  (registers LeMeViT)
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
-from model_specs import (PRESETS, build_model_spec,  # noqa: E402
-                         input_channels, input_size_pair, make_batch,
+from model_specs import (PRESETS, build_model_cfg,  # noqa: E402
+                         build_model_spec, input_channels, input_size_pair, make_batch,
                          spec_is_config)
 
 MODES = ('eager', 'compile')
@@ -63,7 +61,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'models', nargs='+',
         help=f'presets ({", ".join(PRESETS)}), registered types with '
         "arguments like \"mmpretrain.SwinTransformer(arch='tiny')\", or "
-        'config files')
+        'config files; a suffix @amp runs that model alone under '
+        'autocast')
     parser.add_argument('--batch-size', type=int, default=32)
     parser.add_argument('--input-size', type=int, nargs='+', default=[224],
                         help='H [W] of the input. Defaults to 224.')
@@ -105,6 +104,20 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1')
     return args
+
+
+def split_amp_suffix(entry: str) -> Tuple[str, bool]:
+    """``'lemevit-t@amp'`` -> ``('lemevit-t', True)``: mixed precision for
+    that model only (the others stay in float32)."""
+    if entry.endswith('@amp'):
+        return entry[:-len('@amp')], True
+    return entry, False
+
+
+def precision_name(device: str, amp: bool) -> str:
+    if not amp:
+        return 'fp32'
+    return 'bf16 autocast' if device == 'cpu' else 'fp16 autocast'
 
 
 def autocast_context(device: str, enabled: bool):
@@ -171,8 +184,9 @@ class Candidate:
     """One timed entry: a name and a zero-argument step function."""
 
     def __init__(self, name: str, step: Callable[[], None],
-                 images_per_step: int) -> None:
+                 images_per_step: int, precision: str = 'fp32') -> None:
         self.name = name
+        self.precision = precision
         self.step = step
         self.images_per_step = images_per_step
         self.rates: List[float] = []
@@ -186,7 +200,9 @@ class Candidate:
 def inference_candidates(args, device: str) -> List[Candidate]:
     height, width = input_size_pair(args.input_size)
     candidates = []
-    for spec in args.models:
+    for entry in args.models:
+        spec, amp = split_amp_suffix(entry)
+        amp = amp or args.amp
         model, forward = build_model_spec(
             spec, attn_backend=args.attn_backend, device=device,
             input_size=(height, width), batch_size=args.batch_size)
@@ -205,48 +221,56 @@ def inference_candidates(args, device: str) -> List[Candidate]:
         for mode in modes:
             fn = forward
             if mode == 'compile':
+                # Inference graphs: weights are constants, so Inductor
+                # pre-packs them for oneDNN and folds what it can.
+                import torch._inductor.config as inductor_config
+                inductor_config.freezing = True
                 fn = torch.compile(forward)
 
-            def step(fn=fn, inputs=inputs):
-                with torch.no_grad(), autocast_context(device, args.amp):
+            def step(fn=fn, inputs=inputs, amp=amp):
+                with torch.no_grad(), autocast_context(device, amp):
                     fn(inputs)
 
             label = spec if mode == 'eager' else f'{spec} (compile)'
-            candidates.append(Candidate(label, step, args.batch_size))
+            candidates.append(Candidate(label, step, args.batch_size,
+                                        precision_name(device, amp)))
     return candidates
 
 
 def train_candidates(args, device: str) -> List[Candidate]:
-    from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
-    from mmengine.registry import MODELS, init_default_scope
+    from mmengine.registry import MODELS
     height, width = input_size_pair(args.input_size)
     candidates = []
     for path in args.models:
-        cfg = Config.fromfile(path)
-        init_default_scope(cfg.get('default_scope', 'mmengine'))
-        model_cfg = copy.deepcopy(cfg.model)
-        if args.attn_backend and 'backbone' in model_cfg and \
-                'LeMeViT' in str(model_cfg.backbone.get('type')):
-            model_cfg.backbone.attn_backend = args.attn_backend
+        model_cfg, cfg = build_model_cfg(path, args.attn_backend)
         model = MODELS.build(model_cfg).to(device)
         if args.channels_last:
             model.to(memory_format=torch.channels_last)
         model.train()
         wrapper_cfg = copy.deepcopy(cfg.optim_wrapper)
-        if args.amp:
+        if device == 'cpu':
+            # MMEngine's AmpOptimWrapper needs an accelerator: on the CPU
+            # the step runs under bf16 autocast instead (with --amp).
+            if wrapper_cfg.get('type') == 'AmpOptimWrapper':
+                wrapper_cfg.type = 'OptimWrapper'
+                for key in ('loss_scale', 'dtype', 'use_fsdp'):
+                    wrapper_cfg.pop(key, None)
+        elif args.amp:
             wrapper_cfg.type = 'AmpOptimWrapper'
-            if device == 'cpu':
-                wrapper_cfg.dtype = 'bfloat16'
         optim_wrapper = build_optim_wrapper(model, wrapper_cfg)
         batch = make_batch(cfg, model, args.batch_size, (height, width),
                            device)
+        cpu_amp = args.amp and device == 'cpu'
 
-        def step(model=model, optim_wrapper=optim_wrapper, batch=batch):
-            model.train_step(copy.copy(batch), optim_wrapper)
+        def step(model=model, optim_wrapper=optim_wrapper, batch=batch,
+                 cpu_amp=cpu_amp):
+            with autocast_context(device, cpu_amp):
+                model.train_step(copy.copy(batch), optim_wrapper)
 
         candidates.append(Candidate(f'{path} (train)', step,
-                                    args.batch_size))
+                                    args.batch_size,
+                                    precision_name(device, args.amp)))
     return candidates
 
 
@@ -262,7 +286,6 @@ def run_rounds(candidates: List[Candidate], args, device: str) -> None:
         synchronize(device)
     for _ in range(args.rounds):
         for cand in candidates:
-            cand.step()  # re-warm caches after the other models
             synchronize(device)
             start = time.perf_counter()
             for _ in range(args.iters):
@@ -275,32 +298,43 @@ def run_rounds(candidates: List[Candidate], args, device: str) -> None:
 def environment_line(args, device: str) -> str:
     load = os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan')
     cpu = platform.processor() or platform.machine()
+    flags: List[str] = []
     try:
         with open('/proc/cpuinfo') as f:
-            cpu = next((line.split(':', 1)[1].strip() for line in f
-                        if line.startswith('model name')), cpu)
+            info = f.read().splitlines()
+        cpu = next((line.split(':', 1)[1].strip() for line in info
+                    if line.startswith('model name')), cpu)
+        flags = next((line.split(':', 1)[1].split() for line in info
+                      if line.startswith('flags')), [])
     except OSError:
         pass
+    bf16 = [f for f in ('avx512_bf16', 'amx_bf16') if f in flags]
+    if device == 'cpu':
+        cpu += f'; bf16: {"/".join(bf16) or "no native support"}'
     height, width = input_size_pair(args.input_size)
-    precision = ('bf16' if device == 'cpu' else 'fp16') + ' autocast' \
-        if args.amp else 'fp32'
     return (f'{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {device} '
             f'({cpu}), {torch.get_num_threads()} threads, load '
             f'{load:.2f}, torch {torch.__version__}, batch '
-            f'{args.batch_size}, {height}x{width}, {precision}'
+            f'{args.batch_size}, {height}x{width}'
             f'{", channels-last" if args.channels_last else ""}, '
             f'median of {args.rounds} rounds x {args.iters} iters')
+
+
+def format_rate(rate: float) -> str:
+    """Images/s with at least three significant digits for slow steps."""
+    return f'{rate:.1f}' if rate >= 10 else f'{rate:.3f}'
 
 
 def format_table(candidates: List[Candidate], args, device: str) -> str:
     """The markdown table: img/s and the ratio to the first entry."""
     reference = candidates[0].median
     lines = [f'<!-- {environment_line(args, device)} -->', '',
-             '| model | img/s | ratio | peak memory (MB) |',
-             '|---|---:|---:|---:|']
+             '| model | precision | img/s | ratio | peak memory (MB) |',
+             '|---|---|---:|---:|---:|']
     for cand in candidates:
         memory = '-' if cand.peak_mb is None else f'{cand.peak_mb:.0f}'
-        lines.append(f'| {cand.name} | {cand.median:.1f} | '
+        lines.append(f'| {cand.name} | {cand.precision} | '
+                     f'{format_rate(cand.median)} | '
                      f'{cand.median / reference:.2f} | {memory} |')
     return '\n'.join(lines) + '\n'
 

@@ -113,6 +113,9 @@ def build_model_cfg(spec: str, attn_backend: Optional[str] = None):
     if spec_is_config(spec):
         cfg = load_config(spec)
         model_cfg = cfg.model.to_dict()
+        if 'data_preprocessor' in cfg:  # as the Runner merges it
+            model_cfg.setdefault('data_preprocessor',
+                                 cfg.data_preprocessor.to_dict())
     elif spec in PRESETS:
         model_cfg = copy.deepcopy(PRESETS[spec])
     else:
@@ -192,7 +195,7 @@ def make_data_samples(cfg, model: nn.Module, batch_size: int,
                       size: Tuple[int, int], with_gt: bool = True) -> list:
     """Data samples with image metas (and random ground truth) for a
     config's model; None for tasks this tool does not know."""
-    from mmengine.structures import InstanceData, PixelData
+    from mmengine.structures import PixelData
     task = task_of(cfg, model)
     height, width = size
     num_classes = _num_classes(model)
@@ -218,7 +221,6 @@ def make_data_samples(cfg, model: nn.Module, batch_size: int,
             if with_gt:
                 sample.gt_instances = random_instances(
                     task, num_classes, height, width)
-                sample.ignored_instances = InstanceData()
         else:
             return None
         samples.append(sample)

@@ -1,0 +1,62 @@
+"""ONNX export with dynamic batch and size, checked with onnxruntime."""
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(REPO, 'tools', 'deployment'))
+
+import export_onnx  # noqa: E402
+
+pytest.importorskip('onnxruntime')
+
+
+def test_backbone_export_cli_dynamic_sizes(tmp_path, official_tiny):
+    """The authors' weights make a frozen softmax scale visible: the second
+    size and batch would be off by ~1 if log(M)/log(N) were a constant."""
+    out = tmp_path / 'lemevit_t.onnx'
+    result = subprocess.run(
+        [sys.executable, 'tools/deployment/export_onnx.py',
+         'lemevit-t-backbone', '--checkpoint', official_tiny, '--out',
+         str(out), '--input-size', '64', '--verify-size', '3', '96',
+         '160'], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'out0, out1, out2, out3' in result.stdout
+    assert '(3, 96, 160)' in result.stdout
+    import onnx
+    graph = onnx.load(str(out)).graph
+    assert {n.op_type for n in graph.node} >= {'Log', 'Softmax', 'Conv'}
+    dims = graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param != '' for d in dims] == [True, False, True, True]
+
+
+def test_classifier_export_matches_reference(tmp_path, official_tiny,
+                                             reference_io):
+    config = osp.join(REPO, 'configs', 'cls', 'lemevit_t_in1k.py')
+    model = export_onnx.build_exportable(config, official_tiny)
+    with torch.no_grad():
+        logits, = model(reference_io['cls_input'])
+    assert (logits - reference_io['cls_logits']).abs().max() < 1e-4
+    out = str(tmp_path / 'cls.onnx')
+    assert export_onnx.export(model, out, (64, 64)) == ['out0']
+    errors = export_onnx.verify(model, out, [(1, 64, 64), (2, 96, 128)])
+    assert max(errors) < 1e-4
+    # the check has teeth: another model's outputs are far off
+    other = export_onnx.build_exportable(config)
+    with pytest.raises(AssertionError, match='differs from PyTorch'):
+        export_onnx.verify(other, out, [(1, 64, 64)])
+
+
+def test_export_errors(tmp_path):
+    result = subprocess.run(
+        [sys.executable, 'tools/deployment/export_onnx.py',
+         'lemevit-t-backbone', '--out', str(tmp_path / 'x.pt')],
+        cwd=REPO, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert '--out must end with .onnx' in result.stderr
+    with pytest.raises(FileNotFoundError, match='nothing.pth'):
+        export_onnx.build_exportable('lemevit-t-backbone',
+                                     str(tmp_path / 'nothing.pth'))
