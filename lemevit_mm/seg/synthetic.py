@@ -155,8 +155,8 @@ def render_tile(rng: np.random.Generator,
     # Cars: small bright boxes on the roads, along the road direction.
     for vertical, centre, half in road_lines:
         for _ in range(rng.integers(2, 6)):
-            length = max(int(rng.uniform(14, 20) * unit), 3)
-            breadth = max(int(rng.uniform(7, 9) * unit), 2)
+            length = max(int(rng.uniform(20, 26) * unit), 3)
+            breadth = max(int(rng.uniform(10, 12) * unit), 2)
             along = int(rng.integers(0, size - length))
             across = centre + int(rng.integers(-half, half - breadth + 1))
             box = np.zeros(shape, bool)
