@@ -14,18 +14,16 @@ import export_onnx  # noqa: E402
 pytest.importorskip('onnxruntime')
 
 
-def test_backbone_export_cli_dynamic_sizes(tmp_path, official_tiny):
+def test_backbone_export_dynamic_sizes(tmp_path, official_tiny, capsys):
     """The authors' weights make a frozen softmax scale visible: the second
     size and batch would be off by ~1 if log(M)/log(N) were a constant."""
     out = tmp_path / 'lemevit_t.onnx'
-    result = subprocess.run(
-        [sys.executable, 'tools/deployment/export_onnx.py',
-         'lemevit-t-backbone', '--checkpoint', official_tiny, '--out',
-         str(out), '--input-size', '64', '--verify-size', '3', '96',
-         '160'], cwd=REPO, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert 'out0, out1, out2, out3' in result.stdout
-    assert '(3, 96, 160)' in result.stdout
+    export_onnx.main(['lemevit-t-backbone', '--checkpoint', official_tiny,
+                      '--out', str(out), '--input-size', '64',
+                      '--verify-size', '3', '96', '160'])
+    stdout = capsys.readouterr().out
+    assert 'out0, out1, out2, out3' in stdout
+    assert '(3, 96, 160)' in stdout
     import onnx
     graph = onnx.load(str(out)).graph
     assert {n.op_type for n in graph.node} >= {'Log', 'Softmax', 'Conv'}
