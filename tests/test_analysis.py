@@ -74,8 +74,8 @@ def test_benchmark_cli_errors():
 def test_synthetic_batches_for_each_task():
     from mmengine.config import Config
     import lemevit_mm  # noqa: F401
-    for scope, field in [('mmseg', 'gt_sem_seg'), ('mmrotate',
-                                                    'gt_instances')]:
+    for scope, field in [('mmseg', 'gt_sem_seg'),
+                         ('mmrotate', 'gt_instances')]:
         samples = model_specs.make_data_samples(
             Config(dict(default_scope=scope)), torch.nn.Module(), 2,
             (64, 80))

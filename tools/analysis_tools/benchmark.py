@@ -48,8 +48,8 @@ import torch
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
 from model_specs import (PRESETS, build_model_cfg,  # noqa: E402
-                         build_model_spec, input_channels, input_size_pair, make_batch,
-                         spec_is_config)
+                         build_model_spec, input_channels, input_size_pair,
+                         make_batch, spec_is_config)
 
 MODES = ('eager', 'compile')
 

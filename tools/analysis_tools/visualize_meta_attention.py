@@ -60,8 +60,9 @@ def list_images(paths: Sequence[str]) -> List[str]:
             found = sorted(osp.join(path, name) for name in os.listdir(path)
                            if name.lower().endswith(IMAGE_EXTENSIONS))
             if not found:
-                raise FileNotFoundError(f'No image ({", ".join(IMAGE_EXTENSIONS)})'
-                                        f' in folder {path}')
+                raise FileNotFoundError(
+                    f'No image ({", ".join(IMAGE_EXTENSIONS)}) in folder '
+                    f'{path}')
             files.extend(found)
         elif osp.isfile(path):
             files.append(path)
