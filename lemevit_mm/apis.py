@@ -140,6 +140,31 @@ def init_distributed_on_cpu(cfg: Config) -> None:
             find_unused_parameters=cfg.get('find_unused_parameters', False))
 
 
+def _sync_bn_to_bn(node: Any) -> int:
+    """Turn every ``SyncBN`` norm config below ``node`` into ``BN``."""
+    changed = 0
+    if isinstance(node, dict):
+        if node.get('type') == 'SyncBN':
+            node['type'] = 'BN'
+            changed += 1
+        for value in node.values():
+            changed += _sync_bn_to_bn(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            changed += _sync_bn_to_bn(value)
+    return changed
+
+
+def use_plain_bn_on_cpu(cfg: Config) -> None:
+    """torch's SyncBatchNorm needs CUDA in a multi-process run: a
+    distributed run on CPUs uses per-process BatchNorm instead."""
+    if cfg.get('launcher', 'none') == 'none' or 'model' not in cfg:
+        return
+    if _sync_bn_to_bn(cfg.model):
+        print_log('No CUDA: SyncBN layers run as per-process BN.',
+                  logger='current', level=logging.WARNING)
+
+
 def setup_task(cfg: Config, show_dir: Optional[str] = None,
                out: Optional[str] = None) -> None:
     """Adjust a config for this machine and the command-line options.
@@ -154,6 +179,7 @@ def setup_task(cfg: Config, show_dir: Optional[str] = None,
         env_cfg = cfg.setdefault('env_cfg', ConfigDict())
         env_cfg.setdefault('dist_cfg', ConfigDict())['backend'] = 'gloo'
         init_distributed_on_cpu(cfg)
+        use_plain_bn_on_cpu(cfg)
     use_amp_only_with_gpu(cfg)
     make_resume_exact(cfg)
     if show_dir:

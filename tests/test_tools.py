@@ -235,3 +235,19 @@ def test_setup_task_and_data_root(tmp_path):
     assert cfg.test_evaluator[-1]['type'] == 'DumpResults'
     with pytest.raises(ValueError, match='must end with .pkl'):
         setup_task(cfg, out='predictions.json')
+
+
+def test_sync_bn_becomes_bn_for_distributed_cpu_runs():
+    from lemevit_mm.apis import use_plain_bn_on_cpu
+    cfg = Config(dict(
+        launcher='pytorch',
+        model=dict(backbone=dict(norm_cfg=dict(type='SyncBN')),
+                   heads=[dict(norm_cfg=dict(type='SyncBN',
+                                             requires_grad=True))])))
+    use_plain_bn_on_cpu(cfg)
+    assert cfg.model.backbone.norm_cfg.type == 'BN'
+    assert cfg.model.heads[0].norm_cfg == dict(type='BN', requires_grad=True)
+    single = Config(dict(launcher='none',
+                         model=dict(norm_cfg=dict(type='SyncBN'))))
+    use_plain_bn_on_cpu(single)  # one process: SyncBN works on the CPU
+    assert single.model.norm_cfg.type == 'SyncBN'
