@@ -82,26 +82,12 @@ class TokenEncoderLayer(nn.Module):
         return tokens + self.ffn(self.norm2(tokens))
 
 
-class PixelDecoderLayer(nn.Module):
+class PixelDecoderLayer(TokenEncoderLayer):
     """Pre-norm cross-attention (pixels query tokens) + MLP.
 
     The same LayerNorm normalises the pixels and the tokens, as in BIT.
-
-    Args:
-        dim (int): Token width.
-        num_heads (int): Number of heads.
-        head_dim (int): Width of one head.
-        mlp_channels (int): Hidden width of the MLP.
+    Arguments as :class:`TokenEncoderLayer`.
     """
-
-    def __init__(self, dim: int, num_heads: int, head_dim: int,
-                 mlp_channels: int) -> None:
-        super().__init__()
-        self.norm1 = nn.LayerNorm(dim)
-        self.attn = TokenAttention(dim, num_heads, head_dim)
-        self.norm2 = nn.LayerNorm(dim)
-        self.ffn = FFN(dim, mlp_channels, act_cfg=dict(type='GELU'),
-                       add_identity=False)
 
     def forward(self, pixels: Tensor, tokens: Tensor) -> Tensor:
         pixels = pixels + self.attn(self.norm1(pixels), self.norm1(tokens))
