@@ -3,6 +3,11 @@
 dataset_type = 'CDDDataset'
 data_root = 'data/CDD'
 crop_size = (256, 256)
+# PackSegInputs with the path of the date-B image kept in the metainfo.
+pack_inputs = dict(type='PackSegInputs', meta_keys=(
+    'img_path', 'img_path2', 'seg_map_path', 'ori_shape', 'img_shape',
+    'pad_shape', 'scale_factor', 'flip', 'flip_direction',
+    'reduce_zero_label'))
 # ConcatCDInput stacks the dates first, so the crop, flips and rotations
 # below move date A, date B and the label together; the photometric
 # distortion is drawn independently for each date.
@@ -22,19 +27,13 @@ train_pipeline = [
         direction=['horizontal', 'vertical']),
     dict(type='RandomRotFlip', rotate_prob=0., flip_prob=0.5),
     dict(type='BiTemporalPhotoMetricDistortion'),
-    dict(type='PackSegInputs', meta_keys=(
-        'img_path', 'img_path2', 'seg_map_path', 'ori_shape', 'img_shape',
-        'pad_shape', 'scale_factor', 'flip', 'flip_direction',
-        'reduce_zero_label'))
+    pack_inputs
 ]
 test_pipeline = [
     dict(type='LoadImagePairFromFile'),
     dict(type='LoadChangeAnnotation', threshold=128),
     dict(type='ConcatCDInput'),
-    dict(type='PackSegInputs', meta_keys=(
-        'img_path', 'img_path2', 'seg_map_path', 'ori_shape', 'img_shape',
-        'pad_shape', 'scale_factor', 'flip', 'flip_direction',
-        'reduce_zero_label'))
+    pack_inputs
 ]
 
 

@@ -4,22 +4,10 @@
 _base_ = ['./cdd.py']
 dataset_type = 'PairedLEVIRCDDataset'
 data_root = 'data/LEVIR-CD'
-crop_size = (256, 256)
+# CDD's training pipeline without its random up-scaling (the tiles are
+# already large).
 train_pipeline = [
-    dict(type='LoadImagePairFromFile'),
-    dict(type='LoadChangeAnnotation', threshold=128),
-    dict(type='ConcatCDInput'),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(
-        type='RandomFlip',
-        prob=[0.25, 0.25],
-        direction=['horizontal', 'vertical']),
-    dict(type='RandomRotFlip', rotate_prob=0., flip_prob=0.5),
-    dict(type='BiTemporalPhotoMetricDistortion'),
-    dict(type='PackSegInputs', meta_keys=(
-        'img_path', 'img_path2', 'seg_map_path', 'ori_shape', 'img_shape',
-        'pad_shape', 'scale_factor', 'flip', 'flip_direction',
-        'reduce_zero_label'))
+    step for step in _base_.train_pipeline if step['type'] != 'RandomResize'
 ]
 train_dataloader = dict(
     dataset=dict(
