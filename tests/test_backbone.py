@@ -410,20 +410,27 @@ def test_training_path_matches_reference(official_tiny, reference_io):
         assert (feat.detach() - ref).abs().max().item() < TOL
 
 
-def test_inference_uses_fused_linear_and_channels_last():
+def test_inference_uses_fused_kernels_and_channels_last():
     from lemevit_mm.models.backbones import lemevit
-    if not lemevit._ONEDNN_LINEAR:
+    if not lemevit._ONEDNN:
         pytest.skip('PyTorch built without oneDNN')
     model = LeMeViT('tiny').eval()
     with torch.no_grad(), torch.profiler.profile() as prof:
         feats = model(torch.randn(1, 3, 64, 64))
     names = [event.name for event in prof.events()]
-    # every block linear is fused (C: 5; D: 8, the last one 5 as its meta
-    # output is unused; S: 4 without the meta branch): 5 + 3*8 + 5 + 10*4;
-    # only the meta-token projections of stages 0-2 (2 linears of 16
-    # tokens each) stay plain
-    assert names.count('mkldnn::_linear_pointwise') == 74
+    # every block linear is fused, except the projections of the image
+    # tokens in C and D blocks, which are folded into the meta tokens (C:
+    # 4; D: 6, the last one 3 as its meta output is unused; S: 4 without
+    # the meta branch): 4 + 3*6 + 3 + 10*4; D blocks read the meta tokens
+    # with two batched matmuls; only the meta-token projections of stages
+    # 0-2 (2 linears of 16 tokens each) stay plain
+    assert names.count('mkldnn::_linear_pointwise') == 65
+    assert names.count('aten::baddbmm') == 2 * 4
     assert names.count('aten::addmm') == 6
+    # the stem and the downsampling convolutions with their batch norms
+    # folded in (and the stem's GELU fused)
+    assert names.count('mkldnn::_convolution_pointwise') == 5
+    assert 'aten::native_batch_norm' not in names
     for feat in feats:  # no re-layout copies on the way out
         assert feat.is_contiguous(memory_format=torch.channels_last)
 
