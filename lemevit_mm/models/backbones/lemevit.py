@@ -15,6 +15,15 @@ attention between the two streams:
 Internally, image tokens travel as ``(B, H, W, C)`` tensors, so the
 token view ``(B, H*W, C)`` and the channels-last convolution view
 ``(B, C, H, W)`` are both free of copies.
+
+Inference (no autograd graph; eager or torch.compile, not export or FLOP
+counting) runs rewritten layers that give the same numbers with less
+work: the projections of all image tokens in C and D attention are folded
+into the 16 meta tokens (:func:`read_few_tokens`,
+:func:`read_many_tokens`), batch norms are folded into the convolutions
+before them, large MLPs run in cache-sized passes, and on the CPU every
+linear layer is one oneDNN kernel with its bias, GELU and residual fused.
+Training runs the plain layers.
 """
 import math
 import re
