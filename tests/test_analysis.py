@@ -59,12 +59,16 @@ def test_benchmark_training_step_of_a_config(tmp_path):
     assert rows[0].group(5) != '-'
 
 
-def test_benchmark_cli_errors():
+def test_benchmark_cli_errors(capsys):
     result = subprocess.run(
         [sys.executable, 'tools/analysis_tools/benchmark.py', 'swin-t',
          '--train'], cwd=REPO, capture_output=True, text=True)
     assert result.returncode != 0
     assert '--train needs config files' in result.stderr
+    config = 'configs/seg/lemevit_t_upernet_potsdam.py'
+    with pytest.raises(SystemExit):
+        benchmark.parse_args([config, '--train', '--batch-size', '1'])
+    assert '--batch-size >= 2' in capsys.readouterr().err
     with pytest.raises(ValueError, match='keyword arguments only'):
         model_specs.parse_call_spec("LeMeViT('tiny')")
     with pytest.raises(ValueError, match='must be a literal'):

@@ -100,6 +100,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         bad = [m for m in args.models if not spec_is_config(m)]
         if bad:
             parser.error(f'--train needs config files, got {bad}')
+        if args.batch_size < 2:
+            parser.error('--train needs --batch-size >= 2: batch norm '
+                         'layers cannot train on a single sample')
     for name in ('batch_size', 'iters', 'rounds'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1')
