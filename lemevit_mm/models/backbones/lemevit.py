@@ -407,40 +407,39 @@ class DualCrossAttention(nn.Module):
         q_c, k_c, v_c = split_heads(
             fused_linear(meta, self.qkv_c), 3, self.num_heads)
         num_image, num_meta = image.shape[1], meta.shape[1]
-        if inference_rewrites_allowed(image, self.qkv_x):
-            # Inference: no projection of all image tokens (see
-            # ``read_few_tokens`` and ``read_many_tokens``).
+        # Inference never projects all image tokens (see
+        # ``read_few_tokens`` and ``read_many_tokens``).
+        folded = inference_rewrites_allowed(image, self.qkv_x)
+        if folded:
             out_x = read_few_tokens(
                 image, k_c, v_c, self.image_scale(num_image, num_meta),
                 self.qkv_x, 0, 3, self.proj_x, residual_x)
-            if not update_meta:
-                return out_x, None
-            out_c = read_many_tokens(q_c, image, self.scale, self.qkv_x, 1,
-                                     3, self.attn_backend)
-            return out_x, fused_linear(out_c, self.proj_c,
-                                       residual=residual_c)
-        q_x, k_x, v_x = split_heads(
-            fused_linear(image, self.qkv_x), 3, self.num_heads)
-        if _exporting():
-            # Token counts as graph values, so that an exported graph
-            # computes the scale from the actual input size.
-            num_image = torch.ones_like(image[0, :, 0]).sum()
-            num_meta = torch.ones_like(meta[0, :, 0]).sum()
-        scale_x = self.image_scale(num_image, num_meta)
-        if not isinstance(scale_x, float):
-            # A symbolic scale goes into the queries: the kernels take a
-            # float scale only.
-            q_x, scale_x = q_x * scale_x.to(q_x.dtype), 1.0
-        out_x = multi_head_attention(q_x, k_c, v_c, scale_x,
-                                     self.attn_backend)
-        out_x = fused_linear(merge_heads(out_x), self.proj_x,
-                             residual=residual_x)
+        else:
+            q_x, k_x, v_x = split_heads(
+                fused_linear(image, self.qkv_x), 3, self.num_heads)
+            if _exporting():
+                # Token counts as graph values, so that an exported graph
+                # computes the scale from the actual input size.
+                num_image = torch.ones_like(image[0, :, 0]).sum()
+                num_meta = torch.ones_like(meta[0, :, 0]).sum()
+            scale_x = self.image_scale(num_image, num_meta)
+            if not isinstance(scale_x, float):
+                # A symbolic scale goes into the queries: the kernels take
+                # a float scale only.
+                q_x, scale_x = q_x * scale_x.to(q_x.dtype), 1.0
+            out_x = multi_head_attention(q_x, k_c, v_c, scale_x,
+                                         self.attn_backend)
+            out_x = fused_linear(merge_heads(out_x), self.proj_x,
+                                 residual=residual_x)
         if not update_meta:
             return out_x, None
-        out_c = multi_head_attention(q_c, k_x, v_x, self.scale,
-                                     self.attn_backend)
-        return out_x, fused_linear(merge_heads(out_c), self.proj_c,
-                                   residual=residual_c)
+        if folded:
+            out_c = read_many_tokens(q_c, image, self.scale, self.qkv_x, 1,
+                                     3, self.attn_backend)
+        else:
+            out_c = merge_heads(multi_head_attention(
+                q_c, k_x, v_x, self.scale, self.attn_backend))
+        return out_x, fused_linear(out_c, self.proj_c, residual=residual_c)
 
     def meta_attention(self, image: Tensor, meta: Tensor) -> Tensor:
         """Attention probabilities of the meta tokens over the image tokens,
@@ -522,8 +521,7 @@ class LeMeViTBlock(nn.Module):
         """
         conv = self.cpe
         x_nchw = x.permute(0, 3, 1, 2)
-        if torch.is_grad_enabled() and (x.requires_grad or
-                                        conv.weight.requires_grad):
+        if not inference_rewrites_allowed(x, conv):
             return x + conv(x_nchw).permute(0, 2, 3, 1)
         weight = conv.weight.clone()
         weight[:, :, 1, 1] += 1
@@ -538,7 +536,7 @@ class LeMeViTBlock(nn.Module):
 
     def _mlp_chunk_rows(self, tokens: Tensor) -> Optional[int]:
         """Tokens per MLP pass in fused CPU inference (None: one pass)."""
-        if not _onednn_usable(tokens, self.mlp.fc1) or _exporting():
+        if not _onednn_usable(tokens, self.mlp.fc1):
             return None
         row_bytes = self.mlp.fc1.out_features * tokens.element_size()
         if tokens.numel() // tokens.shape[-1] * row_bytes <= \
