@@ -25,6 +25,11 @@ OPENMMLAB_PINS=(mmdet==3.1.0 mmrotate==1.0.0rc1 mmsegmentation==1.2.2
                 mmpretrain==1.2.0)
 # Runtime dependencies the OpenMMLab wheels forget to declare.
 EXTRA_DEPS=(ftfy regex e2cnn einops)
+# What the `tests` extra of setup.py brings.
+TEST_DEPS=(pytest onnx onnxruntime)
+ALL_PINS=("torch==${TORCH_VERSION}" "torchvision==${TORCHVISION_VERSION}"
+          "mmengine==${MMENGINE_VERSION}" "mmcv==${MMCV_VERSION}"
+          "${OPENMMLAB_PINS[@]}")
 
 CURRENT_STEP=""
 trap 'echo "install.sh: FAILED at step: ${CURRENT_STEP}" >&2' ERR
@@ -43,21 +48,18 @@ py_ok() { "$PYTHON" - "$@" >/dev/null 2>&1; }
 # Checks everything the steps below provide, then imports what the
 # self-check needs; prints the summary line. Used first as the fast path.
 self_check() {
-  "$PYTHON" - "$REPO" "$@" <<'PY'
+  PINS="${ALL_PINS[*]}" DEPS="${EXTRA_DEPS[*]} ${TEST_DEPS[*]}" \
+    "$PYTHON" - "$REPO" "$@" <<'PY'
 import importlib.metadata as md
 import os
 import sys
 
 repo, status = sys.argv[1], ' '.join(sys.argv[2:])
-pins = {'torch': '2.14.1', 'torchvision': '0.29.1',
-        'mmengine': '0.11.0rc3', 'mmcv': '2.0.1', 'mmdet': '3.1.0',
-        'mmrotate': '1.0.0rc1', 'mmsegmentation': '1.2.2',
-        'mmpretrain': '1.2.0'}
-for name, version in pins.items():
+for pin in os.environ['PINS'].split():
+    name, version = pin.split('==')
     found = md.version(name).split('+')[0]
     assert found == version, f'{name} {found} installed, {version} needed'
-for name in ('ftfy', 'regex', 'e2cnn', 'einops', 'pytest', 'onnx',
-             'onnxruntime'):
+for name in os.environ['DEPS'].split():
     md.version(name)
 import mmcv.ops  # noqa: E402
 from mmcv.ops import RoIAlignRotated, box_iou_rotated, nms_rotated  # noqa
@@ -151,20 +153,18 @@ then
 fi
 
 step "OpenMMLab packages (${OPENMMLAB_PINS[*]})"
-if ! py_ok <<'PY'
+if ! PINS="${OPENMMLAB_PINS[*]}" DEPS="${EXTRA_DEPS[*]}" py_ok <<'PY'
 import importlib.metadata as md
-pins = {'mmdet': '3.1.0', 'mmrotate': '1.0.0rc1',
-        'mmsegmentation': '1.2.2', 'mmpretrain': '1.2.0'}
-for name, version in pins.items():
+import os
+for pin in os.environ['PINS'].split():
+    name, version = pin.split('==')
     assert md.version(name) == version, name
-for name in ('ftfy', 'regex', 'e2cnn', 'einops'):
+for name in os.environ['DEPS'].split():
     md.version(name)
 PY
 then
   say "$CURRENT_STEP"
-  "${PIP[@]}" "${OPENMMLAB_PINS[@]}" "${EXTRA_DEPS[@]}" \
-    "mmcv==${MMCV_VERSION}" "mmengine==${MMENGINE_VERSION}" \
-    "torch==${TORCH_VERSION}" "torchvision==${TORCHVISION_VERSION}"
+  "${PIP[@]}" "${ALL_PINS[@]}" "${EXTRA_DEPS[@]}"
   done_steps+=("openmmlab")
 fi
 
@@ -181,9 +181,11 @@ if grep -q '^from collections import Sequence' "$rotate_file"; then
 fi
 
 step "lemevit_mm (editable) and test tools"
-if ! py_ok "$REPO" <<'PY'
-import os, sys
-import lemevit_mm, pytest, onnx, onnxruntime  # noqa: F401
+if ! py_ok "$REPO" "${TEST_DEPS[@]}" <<'PY'
+import importlib, os, sys
+import lemevit_mm
+for name in sys.argv[2:]:
+    importlib.import_module(name)
 here = os.path.dirname(os.path.dirname(os.path.abspath(lemevit_mm.__file__)))
 assert os.path.samefile(here, sys.argv[1])
 PY
