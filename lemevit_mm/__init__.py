@@ -11,6 +11,7 @@ from .version import __version__
 
 register_weights_only_loader()
 
-from . import cd, cls, det, models, seg  # noqa: E402,F401  (registration)
+# registration of models, task parts, hooks and file backends
+from . import cd, cls, det, engine, models, seg  # noqa: E402,F401
 
 __all__ = ['__version__']

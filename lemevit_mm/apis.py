@@ -1,6 +1,6 @@
 """Task-agnostic glue for ``tools/train.py`` and ``tools/test.py``."""
 import logging
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -47,20 +47,25 @@ def add_dump_results(cfg: Config, out: str) -> None:
         cfg.test_evaluator = [evaluator, dump]
 
 
+def _iter_dicts(node: Any) -> Iterator[dict]:
+    """Every dict in a config tree (``node`` itself included), through
+    dicts, lists and tuples."""
+    if isinstance(node, dict):
+        yield node
+        node = list(node.values())
+    if isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _iter_dicts(value)
+
+
 def _replace_data_root(node: Any, old: str, new: str) -> int:
     """Point every ``data_root`` equal to ``old`` under ``node`` (datasets,
     wrapped datasets, lists of datasets) to ``new``; count them."""
-    count = 0
-    if isinstance(node, dict):
-        if 'data_root' in node and node['data_root'] == old:
-            node['data_root'] = new
-            count += 1
-        for value in node.values():
-            count += _replace_data_root(value, old, new)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            count += _replace_data_root(value, old, new)
-    return count
+    hits = [d for d in _iter_dicts(node)
+            if 'data_root' in d and d['data_root'] == old]
+    for entry in hits:
+        entry['data_root'] = new
+    return len(hits)
 
 
 def merge_cfg_options(cfg: Config, options: Optional[dict]) -> None:
@@ -142,17 +147,10 @@ def init_distributed_on_cpu(cfg: Config) -> None:
 
 def _sync_bn_to_bn(node: Any) -> int:
     """Turn every ``SyncBN`` norm config below ``node`` into ``BN``."""
-    changed = 0
-    if isinstance(node, dict):
-        if node.get('type') == 'SyncBN':
-            node['type'] = 'BN'
-            changed += 1
-        for value in node.values():
-            changed += _sync_bn_to_bn(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            changed += _sync_bn_to_bn(value)
-    return changed
+    hits = [d for d in _iter_dicts(node) if d.get('type') == 'SyncBN']
+    for norm in hits:
+        norm['type'] = 'BN'
+    return len(hits)
 
 
 def use_plain_bn_on_cpu(cfg: Config) -> None:

@@ -32,7 +32,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)  # run from a checkout without installing, too
 
 import lemevit_mm  # noqa: E402,F401  (registers models, weights-only load)
-from lemevit_mm.apis import setup_task  # noqa: E402
+from lemevit_mm.apis import merge_cfg_options, setup_task  # noqa: E402
 from lemevit_mm.seg.synthetic import make_potsdam_sample  # noqa: E402
 
 CONFIG = osp.join(REPO, 'configs', 'seg',
@@ -65,8 +65,7 @@ def demo_config(args: argparse.Namespace) -> Config:
     cfg = Config.fromfile(CONFIG)
     cfg.work_dir = args.work_dir
     cfg.launcher = 'none'
-    for loader in ('train_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = args.data_root
+    merge_cfg_options(cfg, dict(data_root=args.data_root))
     # Scored by hand before and after training: no validation loop.
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     warmup = min(cfg.warmup_iters, max(args.iters // 5, 1))

@@ -87,6 +87,13 @@ def load_weights(path: str) -> Any:
     return CheckpointLoader.load_checkpoint(path, map_location='cpu')
 
 
+def state_dict_key(checkpoint: dict) -> Optional[str]:
+    """The first of :data:`STATE_DICT_KEYS` under which ``checkpoint``
+    holds its weights (None: they are at the top level)."""
+    return next((key for key in STATE_DICT_KEYS
+                 if isinstance(checkpoint.get(key), dict)), None)
+
+
 def select_state_dict(checkpoint: Any, name: str = 'checkpoint'
                       ) -> Dict[str, Tensor]:
     """The weights of a checkpoint, wherever its trainer put them.
@@ -101,10 +108,9 @@ def select_state_dict(checkpoint: Any, name: str = 'checkpoint'
     if not isinstance(checkpoint, dict):
         raise ValueError(f'{name} is not a checkpoint: it holds a '
                          f'{type(checkpoint).__name__}, not a dict.')
-    for key in STATE_DICT_KEYS:
-        if isinstance(checkpoint.get(key), dict):
-            checkpoint = checkpoint[key]
-            break
+    key = state_dict_key(checkpoint)
+    if key is not None:
+        checkpoint = checkpoint[key]
     state = {k: v for k, v in checkpoint.items() if isinstance(v, Tensor)}
     if not state:
         raise ValueError(f'{name} holds no weights (top-level keys: '

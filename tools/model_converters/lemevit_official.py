@@ -23,11 +23,13 @@ from typing import Dict, List, Tuple
 import torch
 from torch import Tensor
 
-from lemevit_mm.cls.official import (convert_official_classifier,
+from lemevit_mm.cls.official import (CONVERTER,
+                                     convert_official_classifier,
                                      infer_arch, looks_official)
 from lemevit_mm.models.backbones.lemevit import LeMeViT
-from lemevit_mm.utils.checkpoint import (STATE_DICT_KEYS, load_weights,
-                                         select_state_dict)
+from lemevit_mm.engine import write_atomically
+from lemevit_mm.utils.checkpoint import (load_weights, select_state_dict,
+                                         state_dict_key)
 
 
 class NotOfficialError(ValueError):
@@ -41,8 +43,7 @@ def official_state_dict(path: str) -> Tuple[Dict[str, Tensor], str]:
         state = select_state_dict(checkpoint, path)
     except (ValueError, RuntimeError) as error:
         raise NotOfficialError(str(error)) from None
-    source = next((key for key in STATE_DICT_KEYS
-                   if isinstance(checkpoint.get(key), dict)), 'top level')
+    source = state_dict_key(checkpoint) or 'top level'
     if not looks_official(state):
         hint = ''
         if any(key.startswith('backbone.stem.') for key in state):
@@ -93,12 +94,12 @@ def convert(src: str, dst: str) -> dict:
         source=osp.abspath(src),
         source_weights=source,
         head_weights=head,
-        converted_by='tools/model_converters/lemevit_official.py',
+        converted_by=CONVERTER,
         time=time.strftime('%Y-%m-%d %H:%M:%S'))
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    tmp = f'{dst}.tmp'
-    torch.save(dict(state_dict=converted, meta=meta), tmp)
-    os.replace(tmp, dst)
+    write_atomically(
+        dst, lambda tmp: torch.save(dict(state_dict=converted, meta=meta),
+                                    tmp))
     return meta
 
 
