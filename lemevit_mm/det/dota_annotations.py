@@ -13,12 +13,10 @@ import os.path as osp
 from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from mmengine.logging import print_log
+from mmrotate.datasets import DOTADataset
 
-DOTA_V1_CLASSES = (
-    'plane', 'baseball-diamond', 'bridge', 'ground-track-field',
-    'small-vehicle', 'large-vehicle', 'ship', 'tennis-court',
-    'basketball-court', 'storage-tank', 'soccer-ball-field', 'roundabout',
-    'harbor', 'swimming-pool', 'helicopter')
+# The 15 classes of DOTA-v1.0, as mmrotate's dataset names them.
+DOTA_V1_CLASSES = DOTADataset.METAINFO['classes']
 
 HEADER_PREFIXES = ('imagesource:', 'gsd:')
 

@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence
 import mmrotate
 
 from .dota_annotations import (AnnotationProblem, format_object_line,
-                               read_annotation_file, report_problems)
+                               parse_annotation_lines, report_problems)
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.tif', '.bmp')
 # Mean pixel (BGR) used by mmrotate's split configs to pad border patches.
@@ -56,11 +56,12 @@ def clean_annotations(ann_dir: str, out_dir: str) -> List[AnnotationProblem]:
         if not name.endswith('.txt'):
             continue
         path = osp.join(ann_dir, name)
-        objects, file_problems = read_annotation_file(path)
-        problems += file_problems
         with open(path, encoding='utf-8') as f:
-            headers = [line.strip() for line in f
-                       if line.lstrip().startswith('gsd:')]
+            lines = f.readlines()
+        objects, file_problems = parse_annotation_lines(lines, path)
+        problems += file_problems
+        headers = [line.strip() for line in lines
+                   if line.lstrip().startswith('gsd:')]
         with open(osp.join(out_dir, name), 'w', encoding='utf-8') as f:
             lines = headers[:1] + [format_object_line(o) for o in objects]
             f.write(''.join(line + '\n' for line in lines))
@@ -125,7 +126,7 @@ def split_dota(data_root: str,
                 clean_dir = osp.join(tmp, 'labelTxt')
                 problems[split] = clean_annotations(ann_dir, clean_dir)
                 report_problems(problems[split])
-                command[4:4] = ['--ann-dirs', clean_dir]
+                command += ['--ann-dirs', clean_dir]
             else:
                 problems[split] = []
             command += list(extra_args or [])
