@@ -219,10 +219,11 @@ class BITHead(BaseDecodeHead):
         tokens = torch.cat([tokens_a, tokens_b], dim=1) + self.token_pos_embed
         for layer in self.encoder:
             tokens = layer(tokens)
-        tokens_a, tokens_b = tokens.chunk(2, dim=1)
-        feats_a, feats_b = feats.chunk(2)
-        diff = torch.abs(
-            self.decode(feats_a, tokens_a) - self.decode(feats_b, tokens_b))
+        # Back to date A then date B on the batch axis: both dates are
+        # decoded in one pass (the decoder treats each sample on its own).
+        tokens = torch.cat(tokens.chunk(2, dim=1))
+        decoded_a, decoded_b = self.decode(feats, tokens).chunk(2)
+        diff = torch.abs(decoded_a - decoded_b)
         nearest, bilinear = self.output_upsample
         if nearest != 1:
             diff = F.interpolate(diff, scale_factor=nearest, mode='nearest')

@@ -28,7 +28,6 @@ class ChangeDetectionMetric(IoUMetric):
     """
 
     def __init__(self, changed_index: int = 1, **kwargs) -> None:
-        kwargs.setdefault('iou_metrics', ['mIoU'])
         super().__init__(**kwargs)
         self.changed_index = changed_index
 

@@ -40,16 +40,10 @@ class SiameseEncoderDecoder(EncoderDecoder):
                 'of both dates.')
         return inputs[:, :self.image_channels], inputs[:, self.image_channels:]
 
-    def encode_single(self, image: Tensor) -> List[Tensor]:
-        """Backbone (and neck) features of one date."""
-        feats = self.backbone(image)
-        if self.with_neck:
-            feats = self.neck(feats)
-        return list(feats)
-
     def extract_feat(self, inputs: Tensor) -> List[Tensor]:
         """Features of both dates, date A then date B on the batch axis."""
         image_a, image_b = self.split_dates(inputs)
-        feats_a = self.encode_single(image_a)
-        feats_b = self.encode_single(image_b)
+        # One date at a time: batch norms see the statistics of one date.
+        feats_a = super().extract_feat(image_a)
+        feats_b = super().extract_feat(image_b)
         return [torch.cat(pair) for pair in zip(feats_a, feats_b)]

@@ -53,13 +53,17 @@ class ChangeLocalVisualizer(SegLocalVisualizer):
         return mask == self.changed_index
 
     def draw_change_panels(self, image_a: np.ndarray, image_b: np.ndarray,
-                           data_sample: SegDataSample) -> np.ndarray:
-        """Return the four panels as one RGB image."""
+                           data_sample: SegDataSample, draw_gt: bool = True,
+                           draw_pred: bool = True) -> np.ndarray:
+        """Return the panels (both dates, then the truth and the prediction
+        where asked for and present) as one RGB image."""
         shape = image_a.shape[:2]
         if image_b.shape[:2] != shape:
             image_b = mmcv.imresize(image_b, shape[::-1])
-        truth = self._mask(data_sample, 'gt_sem_seg', shape)
-        pred = self._mask(data_sample, 'pred_sem_seg', shape)
+        truth = self._mask(data_sample, 'gt_sem_seg', shape) \
+            if draw_gt else None
+        pred = self._mask(data_sample, 'pred_sem_seg', shape) \
+            if draw_pred else None
         panels = [image_a, image_b]
         if truth is not None:
             panels.append(np.repeat(truth[..., None] * 255, 3,
@@ -100,13 +104,8 @@ class ChangeLocalVisualizer(SegLocalVisualizer):
         image_b = mmcv.imfrombytes(
             fileio.get(data_sample.img_path2, backend_args=self.backend_args),
             channel_order='rgb')
-        if not draw_gt and 'gt_sem_seg' in data_sample:
-            data_sample = data_sample.clone()
-            del data_sample.gt_sem_seg
-        if not draw_pred and 'pred_sem_seg' in data_sample:
-            data_sample = data_sample.clone()
-            del data_sample.pred_sem_seg
-        drawn = self.draw_change_panels(image, image_b, data_sample)
+        drawn = self.draw_change_panels(image, image_b, data_sample,
+                                        draw_gt, draw_pred)
         self.set_image(drawn)
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)
