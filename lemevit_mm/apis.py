@@ -47,7 +47,7 @@ def add_dump_results(cfg: Config, out: str) -> None:
         cfg.test_evaluator = [evaluator, dump]
 
 
-def _iter_dicts(node: Any) -> Iterator[dict]:
+def iter_config_dicts(node: Any) -> Iterator[dict]:
     """Every dict in a config tree (``node`` itself included), through
     dicts, lists and tuples."""
     if isinstance(node, dict):
@@ -55,13 +55,13 @@ def _iter_dicts(node: Any) -> Iterator[dict]:
         node = list(node.values())
     if isinstance(node, (list, tuple)):
         for value in node:
-            yield from _iter_dicts(value)
+            yield from iter_config_dicts(value)
 
 
 def _replace_data_root(node: Any, old: str, new: str) -> int:
     """Point every ``data_root`` equal to ``old`` under ``node`` (datasets,
     wrapped datasets, lists of datasets) to ``new``; count them."""
-    hits = [d for d in _iter_dicts(node)
+    hits = [d for d in iter_config_dicts(node)
             if 'data_root' in d and d['data_root'] == old]
     for entry in hits:
         entry['data_root'] = new
@@ -92,16 +92,24 @@ def merge_cfg_options(cfg: Config, options: Optional[dict]) -> None:
                   logger='current')
 
 
+def drop_amp(wrapper: dict) -> bool:
+    """Turn an ``AmpOptimWrapper`` config into a float32 ``OptimWrapper``
+    in place; return whether it was one."""
+    if wrapper.get('type') != 'AmpOptimWrapper':
+        return False
+    wrapper['type'] = 'OptimWrapper'
+    for key in ('loss_scale', 'dtype', 'use_fsdp'):
+        wrapper.pop(key, None)
+    return True
+
+
 def use_amp_only_with_gpu(cfg: Config) -> None:
     """Train in full precision where MMEngine's ``AmpOptimWrapper`` cannot
     run (no CUDA device): recipes ask for mixed precision on GPUs."""
     wrapper = cfg.get('optim_wrapper')
     if torch.cuda.is_available() or not isinstance(wrapper, dict) or \
-            wrapper.get('type') != 'AmpOptimWrapper':
+            not drop_amp(wrapper):
         return
-    wrapper.type = 'OptimWrapper'
-    for key in ('loss_scale', 'dtype', 'use_fsdp'):
-        wrapper.pop(key, None)
     print_log('No CUDA device: mixed precision (AmpOptimWrapper) is off, '
               'training in float32.', logger='current',
               level=logging.WARNING)
@@ -147,7 +155,8 @@ def init_distributed_on_cpu(cfg: Config) -> None:
 
 def _sync_bn_to_bn(node: Any) -> int:
     """Turn every ``SyncBN`` norm config below ``node`` into ``BN``."""
-    hits = [d for d in _iter_dicts(node) if d.get('type') == 'SyncBN']
+    hits = [d for d in iter_config_dicts(node)
+            if d.get('type') == 'SyncBN']
     for norm in hits:
         norm['type'] = 'BN'
     return len(hits)

@@ -209,7 +209,6 @@ def inference_candidates(args, device: str) -> List[Candidate]:
         model, forward = build_model_spec(
             spec, attn_backend=args.attn_backend, device=device,
             input_size=(height, width), batch_size=args.batch_size)
-        model.eval()
         memory_format = torch.channels_last if args.channels_last \
             else torch.contiguous_format
         if args.channels_last:
@@ -243,6 +242,8 @@ def inference_candidates(args, device: str) -> List[Candidate]:
 def train_candidates(args, device: str) -> List[Candidate]:
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import MODELS
+
+    from lemevit_mm.apis import drop_amp
     height, width = input_size_pair(args.input_size)
     candidates = []
     for path in args.models:
@@ -255,10 +256,7 @@ def train_candidates(args, device: str) -> List[Candidate]:
         if device == 'cpu':
             # MMEngine's AmpOptimWrapper needs an accelerator: on the CPU
             # the step runs under bf16 autocast instead (with --amp).
-            if wrapper_cfg.get('type') == 'AmpOptimWrapper':
-                wrapper_cfg.type = 'OptimWrapper'
-                for key in ('loss_scale', 'dtype', 'use_fsdp'):
-                    wrapper_cfg.pop(key, None)
+            drop_amp(wrapper_cfg)
         elif args.amp:
             wrapper_cfg.type = 'AmpOptimWrapper'
         optim_wrapper = build_optim_wrapper(model, wrapper_cfg)

@@ -78,13 +78,12 @@ def import_registries() -> None:
 
 
 def set_lemevit_backend(cfg: dict, backend: Optional[str]) -> dict:
-    """Set ``attn_backend`` of every LeMeViT in a model dict."""
-    if not backend:
-        return cfg
-    if isinstance(cfg, dict):
-        cfg = {k: set_lemevit_backend(v, backend) for k, v in cfg.items()}
-        if str(cfg.get('type', '')).endswith('LeMeViT'):
-            cfg['attn_backend'] = backend
+    """Set ``attn_backend`` of every LeMeViT in a model dict (in place)."""
+    from lemevit_mm.apis import iter_config_dicts
+    if backend:
+        for node in iter_config_dicts(cfg):
+            if str(node.get('type', '')).endswith('LeMeViT'):
+                node['attn_backend'] = backend
     return cfg
 
 

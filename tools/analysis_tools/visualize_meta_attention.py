@@ -113,7 +113,7 @@ def meta_attention_maps(model, images: Tensor, layers: Sequence[str]
         def capture(module, args, name=name, block=block):
             x, meta = args[0], args[1]
             batch, height, width, dim = x.shape
-            x = x + block.cpe(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+            x = block.add_position_encoding(x)
             tokens = block.norm1(x.reshape(batch, height * width, dim))
             meta = block.norm1(meta)
             if block.attn_type == 'C':
@@ -161,7 +161,6 @@ def draw_grid(images: Sequence[np.ndarray], maps: Dict[str, Tensor],
 def main(argv: Optional[Sequence[str]] = None) -> Tuple[int, int]:
     """Write the PNG grid; return its (height, width)."""
     args = parse_args(argv)
-    import lemevit_mm  # noqa: F401
     model = build_backbone(args.arch, args.checkpoint)
     num_meta = model.meta_tokens.shape[0]
     bad = [t for t in args.tokens if not 0 <= t < num_meta]

@@ -28,8 +28,7 @@ from torch import Tensor
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
-from model_specs import (build_model_cfg, input_size_pair,  # noqa: E402
-                         spec_is_config)
+from model_specs import build_model_cfg, input_size_pair  # noqa: E402
 
 
 class TensorOutputs(nn.Module):
@@ -73,7 +72,6 @@ def build_exportable(spec: str, checkpoint: Optional[str] = None
         else:
             load_checkpoint(model, checkpoint, map_location='cpu',
                             strict=False)
-    model.eval()
     return TensorOutputs(model).eval()
 
 
@@ -162,13 +160,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    import lemevit_mm  # noqa: F401
     height, width = input_size_pair(args.input_size)
     if min(height, width) < 32:
         raise ValueError(f'--input-size must be at least 32, got '
                          f'{height}x{width}.')
-    if spec_is_config(args.model) and not osp.isfile(args.model):
-        raise FileNotFoundError(f'Config file not found: {args.model}')
     model = build_exportable(args.model, args.checkpoint)
     names = export(model, args.out, (height, width), opset=args.opset)
     print(f'exported {args.out}: input image (B, 3, H, W) -> '
@@ -177,8 +172,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         return
     second = tuple(args.verify_size) if args.verify_size else \
         (1, height + height // 4, width + width // 4 + 32)
-    errors = verify(model, args.out, [(2, height, width), second])
-    for size, error in zip([(2, height, width), second], errors):
+    sizes = [(2, height, width), second]
+    for size, error in zip(sizes, verify(model, args.out, sizes)):
         print(f'onnxruntime vs PyTorch at (B, H, W) = {size}: max abs '
               f'diff {error:.2e}')
 

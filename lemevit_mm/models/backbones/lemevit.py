@@ -513,7 +513,7 @@ class LeMeViTBlock(nn.Module):
         self.drop_path = DropPath(drop_path) if drop_path > 0 else \
             nn.Identity()
 
-    def _add_position_encoding(self, x: Tensor) -> Tensor:
+    def add_position_encoding(self, x: Tensor) -> Tensor:
         """``x + DWConv3x3(x)`` for ``(B, H, W, C)`` tokens.
 
         Without autograd the identity goes into the centre tap of the
@@ -564,7 +564,7 @@ class LeMeViTBlock(nn.Module):
         returned (None), which C blocks do not allow.
         """
         batch, height, width, dim = x.shape
-        x_cpe = self._add_position_encoding(x)
+        x_cpe = self.add_position_encoding(x)
         tokens = x_cpe.reshape(batch, height * width, dim)
         fuse = self._fuse_residuals()
         drop = self.drop_path
