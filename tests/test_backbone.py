@@ -13,15 +13,9 @@ import lemevit_mm  # noqa: F401
 from lemevit_mm.models import LeMeViT
 from lemevit_mm.models.utils import attention
 
-TOL = 1e-4
+from helpers import TOL, pretrained_tiny
+
 HERE_BACKENDS = ['sdpa', 'math']  # the ones that run on this machine
-
-
-def pretrained(checkpoint, **kwargs) -> LeMeViT:
-    model = LeMeViT('tiny', init_cfg=dict(type='Pretrained',
-                                          checkpoint=checkpoint), **kwargs)
-    model.init_weights()
-    return model.eval()
 
 
 class LogCapture(logging.Handler):
@@ -41,7 +35,7 @@ def test_dense_features_match_reference(official_tiny, reference_io,
     capture = LogCapture()
     logger.addHandler(capture)
     try:
-        model = pretrained(official_tiny, attn_backend=backend)
+        model = pretrained_tiny(official_tiny, attn_backend=backend)
     finally:
         logger.removeHandler(capture)
     loaded = [m for m in capture.messages if 'LeMeViT: loaded' in m]
@@ -60,7 +54,7 @@ def test_wrong_softmax_scale_is_visible(official_tiny, reference_io,
                                         monkeypatch):
     """The reference can tell a 1% scale error apart: the test has teeth."""
     from lemevit_mm.models.backbones import lemevit
-    model = pretrained(official_tiny)
+    model = pretrained_tiny(official_tiny)
     original = lemevit.DualCrossAttention.image_scale
     monkeypatch.setattr(lemevit.DualCrossAttention, 'image_scale',
                         lambda self, n, m: 1.01 * original(self, n, m))
@@ -82,7 +76,7 @@ def test_checkpoint_wrappers(tmp_path, official_tiny, reference_io, wrapper,
         ckpt['model'] = {k: torch.zeros_like(v) for k, v in state.items()}
     path = tmp_path / 'ckpt.pth'
     torch.save(ckpt, path)
-    model = pretrained(str(path))
+    model = pretrained_tiny(str(path))
     with torch.no_grad():
         feats = model(reference_io['dense_input'])
     assert (feats[0] - reference_io['dense_feats'][0]).abs().max() < TOL
@@ -200,8 +194,8 @@ def test_dense_skips_unneeded_work():
 
 def test_meta_tokens_unchanged_by_dense_shortcut(official_tiny):
     """Skipping the meta branch of S blocks changes no map."""
-    dense = pretrained(official_tiny)
-    full = pretrained(official_tiny, out_meta_tokens=True)
+    dense = pretrained_tiny(official_tiny)
+    full = pretrained_tiny(official_tiny, out_meta_tokens=True)
     x = torch.randn(1, 3, 96, 128)
     with torch.no_grad():
         for a, b in zip(dense(x), full(x)[:-1]):
@@ -319,7 +313,7 @@ def test_optional_backend_dispatch(monkeypatch, official_tiny,
     calls = []
     _install_fake_kernels(monkeypatch, calls)
     monkeypatch.setattr(attention, '_unsupported_reason', lambda b, q: '')
-    model = pretrained(official_tiny, attn_backend=backend)
+    model = pretrained_tiny(official_tiny, attn_backend=backend)
     with torch.no_grad():
         feats = model(reference_io['dense_input'])
     assert calls and set(calls) == {backend}
@@ -403,7 +397,7 @@ def test_missing_checkpoint_file(tmp_path):
 
 def test_training_path_matches_reference(official_tiny, reference_io):
     """With autograd on, the plain (unfused) ops run: same numbers."""
-    model = pretrained(official_tiny)
+    model = pretrained_tiny(official_tiny)
     feats = model(reference_io['dense_input'])
     assert feats[-1].requires_grad
     for feat, ref in zip(feats, reference_io['dense_feats']):

@@ -15,10 +15,9 @@ from mmengine.registry import init_default_scope
 import lemevit_mm  # noqa: F401  (registers the change-detection parts)
 from lemevit_mm.cd.synthetic import make_synthetic_cd
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from helpers import BACKBONE_PARAMS, REPO
+
 CONFIGS = osp.join(REPO, 'configs', 'cd')
-# Full backbones, every stage (see the foundation's LeMeViT).
-BACKBONE_PARAMS = dict(tiny=8_313_536, small=16_013_920, base=52_583_104)
 # BIT head of the authors' code (token 4, enc 1, dec 8, 8 heads x 64,
 # MLP 64, width 32) on the stride-16 map of C3 channels: everything but the
 # 3x3 reduction conv is 639,234 parameters.

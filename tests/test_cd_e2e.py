@@ -2,15 +2,14 @@
 and draw, through tools/train.py and tools/test.py on synthetic CDD."""
 import glob
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 from mmengine.config import Config
 
 from lemevit_mm.cd.synthetic import make_synthetic_cd
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from helpers import REPO, run_tool
+
 CONFIG = osp.join(REPO, 'configs', 'cd', 'lemevit_t_bit_cdd.py')
 SIZE = 64
 
@@ -37,27 +36,19 @@ def small_config(tmp_path, data_root: str) -> str:
     return path
 
 
-def run(*args: str) -> str:
-    proc = subprocess.run([sys.executable, *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-4000:]
-    return output
-
-
 def test_train_then_test_with_pictures(tmp_path):
     data_root = make_synthetic_cd(str(tmp_path / 'cdd'),
                                   dict(train=2, val=1, test=2), size=SIZE)
     config = small_config(tmp_path, data_root)
     work_dir = str(tmp_path / 'work')
-    log = run('tools/train.py', config, '--work-dir', work_dir)
+    log = run_tool('tools/train.py', config, '--work-dir', work_dir)
     assert 'Epoch(val) [2][1/1]' in log
     best = glob.glob(osp.join(work_dir, 'best_F1_epoch_*.pth'))
     assert len(best) == 1, log[-3000:]
 
     show_dir = str(tmp_path / 'vis')
-    log = run('tools/test.py', config, best[0], '--work-dir', work_dir,
-              '--show-dir', show_dir)
+    log = run_tool('tools/test.py', config, best[0], '--work-dir',
+                   work_dir, '--show-dir', show_dir)
     assert 'Epoch(test) [2/2]' in log
     line = next(line for line in log.splitlines()
                 if 'change detection ("changed" class)' in line)

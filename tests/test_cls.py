@@ -1,7 +1,6 @@
 """Classification: the authors' checkpoint through the converter, directly
 and through tools/test.py; the data preparation. (Parameter counts are
 checked in test_tools_configs.py.)"""
-import importlib.util
 import os.path as osp
 import pickle
 import runpy
@@ -17,19 +16,9 @@ import lemevit_mm  # noqa: F401
 from lemevit_mm.cls.official import CONVERTER
 from lemevit_mm.cls.tiny_dataset import make_tiny_imagenet
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from helpers import REPO, TOL, load_tool
+
 CLS_CONFIGS = osp.join(REPO, 'configs', 'cls')
-TOL = 1e-4
-
-
-def load_tool(relative_path: str):
-    """Import a script of tools/ as a module."""
-    path = osp.join(REPO, relative_path)
-    spec = importlib.util.spec_from_file_location(
-        osp.splitext(osp.basename(path))[0], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def build_classifier(config: str, **options) -> torch.nn.Module:

@@ -3,8 +3,6 @@ import os
 import os.path as osp
 import re
 import shutil
-import subprocess
-import sys
 import zipfile
 
 import cv2
@@ -20,11 +18,11 @@ from lemevit_mm.det.dota_annotations import (DOTA_V1_CLASSES,
                                              read_annotation_file)
 from lemevit_mm.det.synthetic import make_synthetic_dota
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from helpers import BACKBONE_PARAMS, REPO, run_tool
+
 CONFIGS = osp.join(REPO, 'configs', 'det')
 VARIANTS = dict(t=('tiny', 25.37e6), s=('small', 33.15e6),
                 b=('base', 69.76e6))
-BACKBONE_PARAMS = dict(tiny=8_313_536, small=16_013_920, base=52_583_104)
 PATCH = 128  # split patch size of the tests (images are 160 x 192)
 
 # Bad lines added to the raw labels before splitting: each must be
@@ -34,15 +32,6 @@ BAD_LINES = [
     '10 10 40 10 40 30 10 30 car 0',  # not a DOTA class
     '10 10 40 10 40 10 10 10 large-vehicle 0',  # zero area
 ]
-
-
-def _run(args, cwd=REPO, timeout=600):
-    done = subprocess.run([sys.executable, *args], cwd=cwd, timeout=timeout,
-                          capture_output=True, text=True)
-    assert done.returncode == 0, (
-        f'{" ".join(args)} failed:\n{done.stdout[-3000:]}\n'
-        f'{done.stderr[-5000:]}')
-    return done.stdout + done.stderr
 
 
 @pytest.fixture(scope='session')
@@ -59,10 +48,8 @@ def dota_data(tmp_path_factory):
         good_lines = f.read().splitlines()
     with open(bad_file, 'a') as f:
         f.write('\n'.join(BAD_LINES) + '\n')
-    log = _run([
-        'tools/dataset_converters/dota.py', 'split', raw, split,
-        '--size', str(PATCH), '--gap', '32', '--nproc', '1'
-    ])
+    log = run_tool('tools/dataset_converters/dota.py', 'split', raw, split,
+                   '--size', str(PATCH), '--gap', '32', '--nproc', '1')
     return dict(raw=raw, split=split, ids=ids, log=log, bad_file=bad_file,
                 first_bad_line=len(good_lines) + 1)
 
@@ -375,7 +362,7 @@ def test_train_evaluate_and_submit_end_to_end(dota_data, tmp_path):
     train_cfg.write_text(_small_run_config(
         osp.join(CONFIGS, 'lemevit_t_oriented-rcnn_dota.py'), split))
     work = tmp_path / 'work'
-    log = _run(['tools/train.py', str(train_cfg), '--work-dir', str(work)])
+    log = run_tool('tools/train.py', str(train_cfg), '--work-dir', str(work))
     assert f'{ann}:' in log and 'unknown class' in log
     ann_dir = osp.join(split, 'train', 'annfiles')
     labelled = sum(bool(read_annotation_file(osp.join(ann_dir, name))[0])
@@ -386,8 +373,8 @@ def test_train_evaluate_and_submit_end_to_end(dota_data, tmp_path):
     checkpoint = work / 'epoch_1.pth'
     assert checkpoint.is_file()
 
-    log = _run(['tools/test.py', str(train_cfg), str(checkpoint),
-                '--work-dir', str(tmp_path / 'test')])
+    log = run_tool('tools/test.py', str(train_cfg), str(checkpoint),
+                   '--work-dir', str(tmp_path / 'test'))
     assert re.search(r'\| class +\| gts \| dets \| recall \| ap', log)
     found = re.search(r'dota/mAP: ([\d.]+)', log)
     assert found, log[-3000:]
@@ -400,8 +387,8 @@ def test_train_evaluate_and_submit_end_to_end(dota_data, tmp_path):
         labelled_test=False)
         + 'test_evaluator = dict(nproc=1, outfile_prefix='
         f'{str(prefix)!r})\n')
-    _run(['tools/test.py', str(submit_cfg), str(checkpoint),
-          '--work-dir', str(tmp_path / 'submit')])
+    run_tool('tools/test.py', str(submit_cfg), str(checkpoint),
+             '--work-dir', str(tmp_path / 'submit'))
     files = sorted(p.name for p in prefix.glob('Task1_*.txt'))
     assert files == sorted(f'Task1_{c}.txt' for c in DOTA_V1_CLASSES)
     with zipfile.ZipFile(prefix / 'Task1.zip') as archive:

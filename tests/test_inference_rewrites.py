@@ -8,14 +8,13 @@ import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from lemevit_mm.models import LeMeViT
 from lemevit_mm.models.backbones import lemevit
 from lemevit_mm.models.backbones.lemevit import (CrossAttention,
                                                  DualCrossAttention,
                                                  LeMeViTBlock,
                                                  conv_bn_stack)
 
-TOL = 1e-4
+from helpers import TOL, pretrained_tiny
 
 
 def randomise(module: nn.Module) -> nn.Module:
@@ -165,10 +164,7 @@ def test_onednn_linear_operator():
 def test_compiled_backbone_matches_reference(official_tiny, reference_io):
     """torch.compile of the inference path (custom oneDNN operator, folded
     attention, chunked MLP) against the authors' tensors."""
-    model = LeMeViT('tiny', init_cfg=dict(type='Pretrained',
-                                          checkpoint=official_tiny))
-    model.init_weights()
-    model.eval()
+    model = pretrained_tiny(official_tiny)
     # small chunks, so that the compiled graph has the chunked MLP too
     model.stages[1].blocks[0].mlp_chunk_above = 0
     compiled = torch.compile(model)

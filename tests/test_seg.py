@@ -2,12 +2,9 @@
 import copy
 import functools
 import glob
-import importlib.util
 import os.path as osp
 import pickle
 import re
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -23,7 +20,8 @@ from lemevit_mm.seg.synthetic import (BOUNDARY, CLUTTER, NUM_RAW_IDS,
                                       render_sample_tiles, make_potsdam_sample,
                                       write_isprs_archives)
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from helpers import REPO, load_tool, run_tool
+
 SEG_CONFIGS = osp.join(REPO, 'configs', 'seg')
 SAMPLE_CONFIG = osp.join(SEG_CONFIGS, 'lemevit_t_upernet_potsdam_sample.py')
 # Published UperNet parameter counts (millions) on Potsdam.
@@ -51,23 +49,6 @@ def _parsed_config(path: str) -> Config:
 def load_config(path: str) -> Config:
     """A fresh copy of the parsed config file ``path``."""
     return copy.deepcopy(_parsed_config(path))
-
-
-def run_tool(*args: str) -> str:
-    """Run a project script with this interpreter; return its output."""
-    proc = subprocess.run([sys.executable, *args], cwd=REPO,
-                          capture_output=True, text=True)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-4000:]
-    return output
-
-
-def load_converter_module():
-    path = osp.join(REPO, 'tools', 'dataset_converters', 'potsdam.py')
-    spec = importlib.util.spec_from_file_location('potsdam_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def with_data_root(cfg: Config, data_root: str) -> Config:
@@ -179,7 +160,7 @@ def test_synthetic_sample_matches_mmseg_converter(tmp_path):
 
 
 def test_converter_picks_archives_and_reports_missing_ones(tmp_path):
-    tool = load_converter_module()
+    tool = load_tool('tools/dataset_converters/potsdam.py')
     with pytest.raises(FileNotFoundError, match='2_Ortho_RGB.zip'):
         tool.choose_archives(str(tmp_path))
     write_isprs_archives(str(tmp_path), 1, 0, size=32, eroded=False)

@@ -1,0 +1,42 @@
+"""Helpers shared by the test files."""
+import importlib.util
+import os.path as osp
+import subprocess
+import sys
+
+from lemevit_mm.models import LeMeViT
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# Agreement with the authors' reference tensors.
+TOL = 1e-4
+# Full LeMeViT backbones, every stage.
+BACKBONE_PARAMS = dict(tiny=8_313_536, small=16_013_920, base=52_583_104)
+
+
+def run_tool(*args: str, timeout: int = 600) -> str:
+    """Run a project script with this interpreter from the repository
+    root; assert it succeeds and return its output."""
+    proc = subprocess.run([sys.executable, *args], cwd=REPO, timeout=timeout,
+                          capture_output=True, text=True)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f'{" ".join(args)} failed:\n' \
+        f'{output[-8000:]}'
+    return output
+
+
+def load_tool(relative_path: str):
+    """Import a script of tools/ as a module."""
+    path = osp.join(REPO, relative_path)
+    spec = importlib.util.spec_from_file_location(
+        osp.splitext(osp.basename(path))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def pretrained_tiny(checkpoint: str, **kwargs) -> LeMeViT:
+    """LeMeViT-tiny with the authors' weights, in eval mode."""
+    model = LeMeViT('tiny', init_cfg=dict(type='Pretrained',
+                                          checkpoint=checkpoint), **kwargs)
+    model.init_weights()
+    return model.eval()
