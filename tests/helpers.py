@@ -4,6 +4,11 @@ import os.path as osp
 import subprocess
 import sys
 
+import torch
+from mmengine.config import Config
+from mmengine.registry import MODELS, DefaultScope
+from mmengine.utils import import_modules_from_strings
+
 from lemevit_mm.models import LeMeViT
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -40,3 +45,14 @@ def pretrained_tiny(checkpoint: str, **kwargs) -> LeMeViT:
                                           checkpoint=checkpoint), **kwargs)
     model.init_weights()
     return model.eval()
+
+
+def build_model(cfg: Config) -> torch.nn.Module:
+    """Build ``cfg.model`` the way MMEngine's runner does."""
+    import_modules_from_strings(**cfg.custom_imports)
+    DefaultScope.get_instance(f'configs-{cfg.filename}',
+                              scope_name=cfg.default_scope)
+    model = cfg.model
+    if cfg.get('data_preprocessor') is not None:
+        model.setdefault('data_preprocessor', cfg.data_preprocessor)
+    return MODELS.build(model)

@@ -9,14 +9,13 @@ import sys
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import MODELS, DefaultScope
 from mmengine.runner import load_checkpoint
 
 import lemevit_mm  # noqa: F401
 from lemevit_mm.cls.official import CONVERTER
 from lemevit_mm.cls.tiny_dataset import make_tiny_imagenet
 
-from helpers import REPO, TOL, load_tool
+from helpers import REPO, TOL, build_model, load_tool
 
 CLS_CONFIGS = osp.join(REPO, 'configs', 'cls')
 
@@ -24,10 +23,7 @@ CLS_CONFIGS = osp.join(REPO, 'configs', 'cls')
 def build_classifier(config: str, **options) -> torch.nn.Module:
     cfg = Config.fromfile(osp.join(CLS_CONFIGS, config))
     cfg.merge_from_dict(options)
-    DefaultScope.get_instance(f'test-{config}', scope_name=cfg.default_scope)
-    model_cfg = cfg.model
-    model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
-    return MODELS.build(model_cfg)
+    return build_model(cfg)
 
 
 @pytest.fixture(scope='module')

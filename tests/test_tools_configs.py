@@ -6,10 +6,9 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import MODELS, DefaultScope
-from mmengine.utils import import_modules_from_strings
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from helpers import REPO, build_model
+
 CONFIGS = sorted(
     osp.relpath(path, REPO)
     for path in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
@@ -25,17 +24,6 @@ PUBLISHED_PARAMS = {
     'configs/cls/lemevit_s_millionaid.py': 16.04,
     'configs/cls/lemevit_b_millionaid.py': 52.61,
 }
-
-
-def build_model(cfg: Config) -> torch.nn.Module:
-    """Build ``cfg.model`` the way MMEngine's runner does."""
-    import_modules_from_strings(**cfg.custom_imports)
-    DefaultScope.get_instance(f'configs-{cfg.filename}',
-                              scope_name=cfg.default_scope)
-    model = cfg.model
-    if cfg.get('data_preprocessor') is not None:
-        model.setdefault('data_preprocessor', cfg.data_preprocessor)
-    return MODELS.build(model)
 
 
 def test_configs_found():
