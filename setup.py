@@ -33,6 +33,7 @@ setup(
         'ftfy',
         'regex',
         'e2cnn',
+        'rasterio',
     ],
     extras_require={
         'flash': ['flash-attn'],

@@ -23,8 +23,9 @@ MMCV_VERSION=2.0.1
 # The only release set whose version asserts all agree with each other.
 OPENMMLAB_PINS=(mmdet==3.1.0 mmrotate==1.0.0rc1 mmsegmentation==1.2.2
                 mmpretrain==1.2.0)
-# Runtime dependencies the OpenMMLab wheels forget to declare.
-EXTRA_DEPS=(ftfy regex e2cnn einops)
+# Runtime dependencies the OpenMMLab wheels forget to declare, and
+# rasterio (GDAL bundled) for reading and writing rasters.
+EXTRA_DEPS=(ftfy regex e2cnn einops rasterio)
 # What the `tests` extra of setup.py brings.
 TEST_DEPS=(pytest onnx onnxruntime)
 ALL_PINS=("torch==${TORCH_VERSION}" "torchvision==${TORCHVISION_VERSION}"
