@@ -16,14 +16,12 @@ Internally, image tokens travel as ``(B, H, W, C)`` tensors, so the
 token view ``(B, H*W, C)`` and the channels-last convolution view
 ``(B, C, H, W)`` are both free of copies.
 
-Inference (no autograd graph; eager or torch.compile, not export or FLOP
-counting) runs rewritten layers that give the same numbers with less
-work: the projections of all image tokens in C and D attention are folded
-into the 16 meta tokens (:func:`read_few_tokens`,
-:func:`read_many_tokens`), batch norms are folded into the convolutions
-before them, large MLPs run in cache-sized passes, and on the CPU every
-linear layer is one oneDNN kernel with its bias, GELU and residual fused.
-Training runs the plain layers.
+Every layer has one switch to a fast inference path
+(:mod:`~lemevit_mm.models.utils.fast_inference`): without an autograd
+graph (eager or torch.compile, not export or FLOP counting) it calls the
+rewritten layer there, which gives the same numbers with less work (folded
+projections, folded batch norms, fused oneDNN kernels on the CPU).
+Training runs the plain layers below.
 """
 import math
 import re
@@ -31,7 +29,6 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks import DropPath
 from mmengine.logging import MMLogger
@@ -39,263 +36,12 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 from mmengine.registry import MODELS
 from torch import Tensor
-from torch.utils._python_dispatch import _get_current_dispatch_mode
 
-from ..utils.attention import multi_head_attention, resolve_attn_backend
+from ..utils import fast_inference
+from ..utils.attention import (merge_heads, multi_head_attention,
+                               resolve_attn_backend, split_heads)
 
 ArchSetting = Dict[str, Sequence]
-# oneDNN's fused linear and convolution (bias, GELU, residual in one
-# kernel), when built in.
-_ONEDNN = torch.backends.mkldnn.is_available() and hasattr(
-    torch.ops.mkldnn, '_linear_pointwise') and hasattr(
-        torch.ops.mkldnn, '_convolution_pointwise')
-
-
-def _exporting() -> bool:
-    """Whether the model is being traced for export (ONNX, torch.export,
-    TorchScript tracing): sizes must then stay symbolic."""
-    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or \
-        torch.compiler.is_exporting()
-
-
-def inference_rewrites_allowed(x: Tensor, layer: nn.Module) -> bool:
-    """Whether ``layer`` may run rewritten for inference (folded weights,
-    fused kernels): no autograd graph to record, not traced for export,
-    and no dispatch-mode tool watching (FLOP counters and fake tensors see
-    the model as the paper defines it), except under torch.compile."""
-    if torch.is_grad_enabled() and (x.requires_grad or
-                                    layer.weight.requires_grad):
-        return False
-    if _exporting() or torch.jit.is_scripting():
-        return False
-    return torch.compiler.is_compiling() or \
-        _get_current_dispatch_mode() is None
-
-
-def _onednn_usable(x: Tensor, layer: nn.Module) -> bool:
-    """Whether ``layer(x)`` may run as one oneDNN kernel with fused bias,
-    activation and residual: CPU inference, eager or compiled."""
-    return _ONEDNN and x.device.type == 'cpu' and \
-        x.dtype in (torch.float32, torch.bfloat16) and \
-        inference_rewrites_allowed(x, layer)
-
-
-def _onednn_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor],
-                   gelu: bool = False,
-                   residual: Optional[Tensor] = None) -> Tensor:
-    """``residual + gelu(x @ weight.T + bias)`` as one oneDNN kernel.
-
-    All tensors share one dtype; ``x`` and ``residual`` are contiguous.
-    """
-    with torch.autocast('cpu', enabled=False):
-        if residual is not None and not gelu:
-            return torch.ops.mkldnn._linear_pointwise.binary(
-                x, residual, weight, bias, 'add')
-        out = torch.ops.mkldnn._linear_pointwise(
-            x, weight, bias, 'gelu' if gelu else 'none', [], 'none')
-        return out if residual is None else residual + out
-
-
-# The same as a custom operator, so that torch.compile calls the fused
-# kernel as it is: its own lowering of a float32 linear leaves the GELU and
-# the residual to separate passes over the output. Eager code calls the
-# function directly, without the operator's dispatch overhead.
-onednn_linear_op = torch.library.custom_op(
-    'lemevit::onednn_linear', _onednn_linear, mutates_args=())
-
-
-@onednn_linear_op.register_fake
-def _onednn_linear_fake(x: Tensor, weight: Tensor, bias: Optional[Tensor],
-                        gelu: bool = False,
-                        residual: Optional[Tensor] = None) -> Tensor:
-    return x.new_empty((*x.shape[:-1], weight.shape[0]))
-
-
-def fused_linear(x: Tensor, layer: nn.Linear, gelu: bool = False,
-                 residual: Optional[Tensor] = None) -> Tensor:
-    """``residual + gelu(layer(x))`` (each part optional).
-
-    On the CPU without autograd, this is a single oneDNN matmul with the
-    bias, the GELU and the residual addition fused into it, instead of a
-    bias copy, a matmul and up to two more passes over the output. Under
-    autocast the matmul runs in the autocast dtype and a float32 residual
-    is added outside, as the unfused ops would do.
-    """
-    if not _onednn_usable(x, layer):
-        out = layer(x)
-        if gelu:
-            out = F.gelu(out)
-        return out if residual is None else residual + out
-    weight, bias = layer.weight, layer.bias
-    if torch.is_autocast_enabled('cpu'):
-        dtype = torch.get_autocast_dtype('cpu')
-        weight = weight.to(dtype)
-        bias = None if bias is None else bias.to(dtype)
-    x = x.to(weight.dtype).contiguous()
-    linear = onednn_linear_op if torch.compiler.is_compiling() \
-        else _onednn_linear
-    if residual is not None and residual.dtype == x.dtype:
-        return linear(x, weight, bias, gelu, residual.contiguous())
-    out = linear(x, weight, bias, gelu)
-    return out if residual is None else residual + out
-
-
-def conv_bn_stack(x: Tensor, layers: nn.Sequential) -> Tensor:
-    """Run ``layers``, a sequence of convolutions, batch norms and GELUs.
-
-    In inference, every batch norm in eval mode that follows a
-    convolution is folded into it, and on the CPU a GELU after them runs
-    inside the oneDNN convolution: one pass over the output instead of
-    three.
-    """
-    modules = list(layers)
-    index = 0
-    while index < len(modules):
-        conv, norm, act = (modules[index:index + 3] + [None, None])[:3]
-        foldable = isinstance(conv, nn.Conv2d) and \
-            isinstance(norm, nn.BatchNorm2d) and not norm.training and \
-            norm.affine and norm.running_var is not None and \
-            conv.padding_mode == 'zeros' and \
-            inference_rewrites_allowed(x, conv)
-        if not foldable:
-            x = conv(x)
-            index += 1
-            continue
-        gelu = isinstance(act, nn.GELU) and act.approximate == 'none'
-        index += 3 if gelu else 2
-        scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
-        weight = conv.weight * scale.view(-1, 1, 1, 1)
-        bias = -norm.running_mean if conv.bias is None else \
-            conv.bias - norm.running_mean
-        bias = bias * scale + norm.bias
-        if _onednn_usable(x, conv) and not torch.compiler.is_compiling() \
-                and not torch.is_autocast_enabled('cpu'):
-            x = torch.ops.mkldnn._convolution_pointwise(
-                x, weight, bias, conv.padding, conv.stride, conv.dilation,
-                conv.groups, 'gelu' if gelu else 'none', [], 'none')
-        else:
-            x = F.conv2d(x, weight, bias, conv.stride, conv.padding,
-                         conv.dilation, conv.groups)
-            x = F.gelu(x) if gelu else x
-    return x
-
-
-def split_heads(tokens: Tensor, num_parts: int,
-                num_heads: int) -> Tuple[Tensor, ...]:
-    """Split a ``(B, N, parts*C)`` projection into ``parts`` tensors of
-    shape ``(B, heads, N, C/heads)`` (parts outermost, then heads)."""
-    batch, length, _ = tokens.shape
-    return tokens.view(batch, length, num_parts, num_heads,
-                       -1).permute(2, 0, 3, 1, 4).unbind(0)
-
-
-def merge_heads(tokens: Tensor) -> Tensor:
-    """``(B, heads, N, head_dim)`` -> ``(B, N, heads*head_dim)``."""
-    batch, _, length, _ = tokens.shape
-    return tokens.transpose(1, 2).reshape(batch, length, -1)
-
-
-def head_weights(layer: nn.Linear, part: int, num_parts: int,
-                 num_heads: int) -> Tuple[Tensor, Tensor]:
-    """The weight ``(heads, head_dim, in)`` and the bias
-    ``(heads, head_dim)`` of output part ``part`` of ``layer``, whose
-    outputs are ``num_parts`` parts of ``num_heads`` heads each."""
-    weight = layer.weight.view(num_parts, num_heads, -1, layer.in_features)
-    bias = layer.bias.view(num_parts, num_heads, -1)
-    return weight[part], bias[part]
-
-
-def read_few_tokens(tokens: Tensor, keys: Tensor, values: Tensor,
-                    scale: float, query_layer: nn.Linear, query_part: int,
-                    num_parts: int, out_layer: nn.Linear,
-                    residual: Optional[Tensor] = None) -> Tensor:
-    """Many tokens attend to a few: ``out_layer(attention(query_layer(
-    tokens), keys, values))`` (plus ``residual``), with the projections
-    folded into the few keys and values.
-
-    With ``W_q``, ``b_q`` the query projection of one head, ``k`` the few
-    keys, ``W_o`` the output projection, the logits are
-    ``tokens @ (W_q^T k^T) + b_q k^T`` and the output is
-    ``softmax(logits) @ (v W_o^T)``: per image, two matmuls of width
-    ``heads * len(keys)`` replace the query projection, the attention and
-    the output projection over all tokens. The output bias is split over
-    the heads (each head's probabilities sum to one).
-
-    Args:
-        tokens (Tensor): Normalised tokens, ``(B, N, C)``.
-        keys (Tensor): ``(B, heads, M, head_dim)``.
-        values (Tensor): ``(B, heads, M, head_dim)``.
-        scale (float): Softmax scale.
-        query_layer (nn.Linear): Holds the query projection as output part
-            ``query_part`` of ``num_parts``.
-        query_part (int): See ``query_layer``.
-        num_parts (int): See ``query_layer``.
-        out_layer (nn.Linear): The output projection.
-        residual (Tensor, optional): Added to the output, ``(B, N, C')``.
-            Defaults to None.
-    """
-    batch, num_heads, num_few, _ = keys.shape
-    w_q, b_q = head_weights(query_layer, query_part, num_parts, num_heads)
-    w_o = out_layer.weight.view(out_layer.out_features, num_heads, -1)
-    # (B, C, heads * M) and (B, 1, heads * M): the logits' projection
-    logit_weight = torch.einsum('hdc,bhmd->bchm', w_q * scale,
-                                keys).flatten(2)
-    logit_bias = torch.einsum('hd,bhmd->bhm', b_q * scale,
-                              keys).reshape(batch, 1, -1)
-    # (B, heads * M, C'): values through the output projection
-    out_weight = torch.einsum('bhmd,ohd->bhmo', values, w_o).flatten(1, 2)
-    out_weight = out_weight + out_layer.bias / num_heads
-    logits = torch.baddbmm(logit_bias, tokens, logit_weight)
-    probs = logits.unflatten(-1, (num_heads, num_few)).softmax(-1)
-    probs = probs.flatten(2).to(out_weight.dtype)
-    if residual is None:
-        return torch.bmm(probs, out_weight)
-    if residual.dtype != out_weight.dtype or \
-            torch.is_autocast_enabled(tokens.device.type):
-        # keep the residual stream in its own precision
-        return residual + torch.bmm(probs, out_weight)
-    return torch.baddbmm(residual, probs, out_weight)
-
-
-def read_many_tokens(queries: Tensor, tokens: Tensor, scale: float,
-                     kv_layer: nn.Linear, key_part: int, num_parts: int,
-                     backend: str) -> Tensor:
-    """A few queries attend to many tokens: ``attention(queries,
-    key(tokens), value(tokens))`` with the key and value projections
-    folded into the few queries and outputs.
-
-    The logits are ``(q W_k) @ tokens^T`` (the key bias adds the same
-    number to every logit of a query and cancels in the softmax), and the
-    output is ``(softmax(logits) @ tokens) W_v^T + b_v``: the keys and
-    values of all tokens are never computed; every head attends to the
-    normalised tokens themselves.
-
-    Args:
-        queries (Tensor): ``(B, heads, M, head_dim)``.
-        tokens (Tensor): Normalised tokens, ``(B, N, C)``.
-        scale (float): Softmax scale.
-        kv_layer (nn.Linear): Holds the key and value projections as output
-            parts ``key_part`` and ``key_part + 1`` of ``num_parts``.
-        key_part (int): See ``kv_layer``.
-        num_parts (int): See ``kv_layer``.
-        backend (str): A resolved attention backend.
-
-    Returns:
-        Tensor: The attention output with merged heads, ``(B, M, C)``.
-    """
-    batch, num_heads, num_few, _ = queries.shape
-    w_k, _ = head_weights(kv_layer, key_part, num_parts, num_heads)
-    w_v, b_v = head_weights(kv_layer, key_part + 1, num_parts, num_heads)
-    # All heads share their keys and values (the tokens): one attention
-    # head with heads * M queries reads the tokens once.
-    folded_queries = torch.einsum('bhmd,hdc->bhmc', queries,
-                                  w_k * scale).flatten(1, 2).unsqueeze(1)
-    shared = tokens.unsqueeze(1)
-    mixed = multi_head_attention(folded_queries, shared, shared, 1.0,
-                                 backend)
-    mixed = mixed.view(batch, num_heads, num_few, -1)
-    out = torch.einsum('bhmc,hdc->bmhd', mixed, w_v) + b_v
-    return out.flatten(2)
 
 
 class Mlp(nn.Module):
@@ -311,8 +57,10 @@ class Mlp(nn.Module):
     def forward(self, x: Tensor,
                 residual: Optional[Tensor] = None) -> Tensor:
         """``fc2(gelu(fc1(x)))``, plus ``residual`` if given."""
-        hidden = fused_linear(x, self.fc1, gelu=True)
-        return fused_linear(hidden, self.fc2, residual=residual)
+        if fast_inference.inference_rewrites_allowed(x, self.fc1):
+            return fast_inference.mlp(self, x, residual)
+        out = self.fc2(self.act(self.fc1(x)))
+        return out if residual is None else residual + out
 
 
 class CrossAttention(nn.Module):
@@ -337,16 +85,14 @@ class CrossAttention(nn.Module):
     def forward(self, meta: Tensor, image: Tensor,
                 residual: Optional[Tensor] = None) -> Tensor:
         """The meta-token update (plus ``residual`` if given)."""
-        q, = split_heads(fused_linear(meta, self.q), 1, self.num_heads)
-        if inference_rewrites_allowed(image, self.kv):
-            out = read_many_tokens(q, image, self.scale, self.kv, 0, 2,
-                                   self.attn_backend)
-        else:
-            k, v = split_heads(fused_linear(image, self.kv), 2,
-                               self.num_heads)
-            out = merge_heads(multi_head_attention(q, k, v, self.scale,
-                                                   self.attn_backend))
-        return fused_linear(out, self.proj, residual=residual)
+        if fast_inference.inference_rewrites_allowed(image, self.kv):
+            return fast_inference.cross_attention(self, meta, image,
+                                                  residual)
+        q, = split_heads(self.q(meta), 1, self.num_heads)
+        k, v = split_heads(self.kv(image), 2, self.num_heads)
+        out = self.proj(merge_heads(multi_head_attention(
+            q, k, v, self.scale, self.attn_backend)))
+        return out if residual is None else residual + out
 
     def meta_attention(self, meta: Tensor, image: Tensor) -> Tensor:
         """Attention probabilities of the meta tokens over the image tokens,
@@ -404,42 +150,33 @@ class DualCrossAttention(nn.Module):
         """Return the image update and, if ``update_meta``, the meta
         update (else None, and the meta-token queries are not used), each
         plus its residual if given."""
-        q_c, k_c, v_c = split_heads(
-            fused_linear(meta, self.qkv_c), 3, self.num_heads)
+        if fast_inference.inference_rewrites_allowed(image, self.qkv_x):
+            return fast_inference.dual_cross_attention(
+                self, image, meta, update_meta, residual_x, residual_c)
+        q_x, k_x, v_x = split_heads(self.qkv_x(image), 3, self.num_heads)
+        q_c, k_c, v_c = split_heads(self.qkv_c(meta), 3, self.num_heads)
         num_image, num_meta = image.shape[1], meta.shape[1]
-        # Inference never projects all image tokens (see
-        # ``read_few_tokens`` and ``read_many_tokens``).
-        folded = inference_rewrites_allowed(image, self.qkv_x)
-        if folded:
-            out_x = read_few_tokens(
-                image, k_c, v_c, self.image_scale(num_image, num_meta),
-                self.qkv_x, 0, 3, self.proj_x, residual_x)
-        else:
-            q_x, k_x, v_x = split_heads(
-                fused_linear(image, self.qkv_x), 3, self.num_heads)
-            if _exporting():
-                # Token counts as graph values, so that an exported graph
-                # computes the scale from the actual input size.
-                num_image = torch.ones_like(image[0, :, 0]).sum()
-                num_meta = torch.ones_like(meta[0, :, 0]).sum()
-            scale_x = self.image_scale(num_image, num_meta)
-            if not isinstance(scale_x, float):
-                # A symbolic scale goes into the queries: the kernels take
-                # a float scale only.
-                q_x, scale_x = q_x * scale_x.to(q_x.dtype), 1.0
-            out_x = multi_head_attention(q_x, k_c, v_c, scale_x,
-                                         self.attn_backend)
-            out_x = fused_linear(merge_heads(out_x), self.proj_x,
-                                 residual=residual_x)
+        if fast_inference.exporting():
+            # Token counts as graph values, so that an exported graph
+            # computes the scale from the actual input size.
+            num_image = torch.ones_like(image[0, :, 0]).sum()
+            num_meta = torch.ones_like(meta[0, :, 0]).sum()
+        scale_x = self.image_scale(num_image, num_meta)
+        if not isinstance(scale_x, float):
+            # A symbolic scale goes into the queries: the kernels take a
+            # float scale only.
+            q_x, scale_x = q_x * scale_x.to(q_x.dtype), 1.0
+        out_x = self.proj_x(merge_heads(multi_head_attention(
+            q_x, k_c, v_c, scale_x, self.attn_backend)))
+        if residual_x is not None:
+            out_x = residual_x + out_x
         if not update_meta:
             return out_x, None
-        if folded:
-            out_c = read_many_tokens(q_c, image, self.scale, self.qkv_x, 1,
-                                     3, self.attn_backend)
-        else:
-            out_c = merge_heads(multi_head_attention(
-                q_c, k_x, v_x, self.scale, self.attn_backend))
-        return out_x, fused_linear(out_c, self.proj_c, residual=residual_c)
+        out_c = self.proj_c(merge_heads(multi_head_attention(
+            q_c, k_x, v_x, self.scale, self.attn_backend)))
+        if residual_c is not None:
+            out_c = residual_c + out_c
+        return out_x, out_c
 
     def meta_attention(self, image: Tensor, meta: Tensor) -> Tensor:
         """Attention probabilities of the meta tokens over the image tokens,
@@ -470,10 +207,12 @@ class SelfAttention(nn.Module):
     def forward(self, tokens: Tensor,
                 residual: Optional[Tensor] = None) -> Tensor:
         """The update of ``tokens`` (plus ``residual`` if given)."""
-        q, k, v = split_heads(fused_linear(tokens, self.qkv), 3,
-                              self.num_heads)
+        if fast_inference.inference_rewrites_allowed(tokens, self.qkv):
+            return fast_inference.self_attention(self, tokens, residual)
+        q, k, v = split_heads(self.qkv(tokens), 3, self.num_heads)
         out = multi_head_attention(q, k, v, self.scale, self.attn_backend)
-        return fused_linear(merge_heads(out), self.proj, residual=residual)
+        out = self.proj(merge_heads(out))
+        return out if residual is None else residual + out
 
 
 class LeMeViTBlock(nn.Module):
@@ -493,10 +232,9 @@ class LeMeViTBlock(nn.Module):
     """
     attn_classes = dict(C=CrossAttention, D=DualCrossAttention,
                         S=SelfAttention)
-    # CPU inference runs the MLP in passes of ``mlp_chunk_bytes`` of hidden
+    # The fast path runs the MLP in passes of ``mlp_chunk_bytes`` of hidden
     # activations when they would otherwise exceed ``mlp_chunk_above``
-    # bytes (the size of a typical last-level cache): each pass then keeps
-    # its hidden activations in the cache between the two matmuls.
+    # bytes (the size of a typical last-level cache).
     mlp_chunk_bytes = 4 * 2**20
     mlp_chunk_above = 32 * 2**20
 
@@ -514,20 +252,10 @@ class LeMeViTBlock(nn.Module):
             nn.Identity()
 
     def add_position_encoding(self, x: Tensor) -> Tensor:
-        """``x + DWConv3x3(x)`` for ``(B, H, W, C)`` tokens.
-
-        Without autograd the identity goes into the centre tap of the
-        depthwise kernel: one convolution, no extra pass over ``x``.
-        """
-        conv = self.cpe
-        x_nchw = x.permute(0, 3, 1, 2)
-        if not inference_rewrites_allowed(x, conv):
-            return x + conv(x_nchw).permute(0, 2, 3, 1)
-        weight = conv.weight.clone()
-        weight[:, :, 1, 1] += 1
-        out = F.conv2d(x_nchw, weight, conv.bias, padding=1,
-                       groups=conv.groups)
-        return out.permute(0, 2, 3, 1)
+        """``x + DWConv3x3(x)`` for ``(B, H, W, C)`` tokens."""
+        if fast_inference.inference_rewrites_allowed(x, self.cpe):
+            return fast_inference.position_encoding(self.cpe, x)
+        return x + self.cpe(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
     def _fuse_residuals(self) -> bool:
         """Residual additions can go into the projections unless drop
@@ -535,24 +263,16 @@ class LeMeViTBlock(nn.Module):
         return not (self.training and isinstance(self.drop_path, DropPath))
 
     def _mlp_chunk_rows(self, tokens: Tensor) -> Optional[int]:
-        """Tokens per MLP pass in fused CPU inference (None: one pass)."""
-        if not _onednn_usable(tokens, self.mlp.fc1):
-            return None
-        row_bytes = self.mlp.fc1.out_features * tokens.element_size()
-        if tokens.numel() // tokens.shape[-1] * row_bytes <= \
-                self.mlp_chunk_above:
-            return None
-        return max(self.mlp_chunk_bytes // row_bytes, 1)
+        """Tokens per MLP pass on the fast path (None: one pass)."""
+        return fast_inference.mlp_chunk_rows(
+            tokens, self.mlp, self.mlp_chunk_bytes, self.mlp_chunk_above)
 
     def _residual_mlp(self, tokens: Tensor) -> Tensor:
+        """``tokens + drop_path(mlp(norm2(tokens)))``."""
         if not self._fuse_residuals():
             return tokens + self.drop_path(self.mlp(self.norm2(tokens)))
-        rows = self._mlp_chunk_rows(tokens)
-        if rows is None:
-            return self.mlp(self.norm2(tokens), residual=tokens)
-        chunks = tokens.reshape(-1, tokens.shape[-1]).split(rows)
-        return torch.cat([self.mlp(self.norm2(chunk), residual=chunk)
-                          for chunk in chunks]).view_as(tokens)
+        return fast_inference.residual_mlp(self.mlp, self.norm2, tokens,
+                                           self._mlp_chunk_rows(tokens))
 
     def forward(self, x: Tensor, meta: Optional[Tensor],
                 update_meta: bool = True
@@ -641,8 +361,8 @@ class LeMeViTStage(nn.Module):
         after block ``j`` are used later (the input ``meta`` is None when
         no block needs it)."""
         if self.downsample is not None:
-            x = conv_bn_stack(x.permute(0, 3, 1, 2),
-                              self.downsample).permute(0, 2, 3, 1)
+            x = fast_inference.conv_bn_stack(
+                x.permute(0, 3, 1, 2), self.downsample).permute(0, 2, 3, 1)
         if meta is not None:
             meta = self.meta_proj(meta)
         for block, update_meta in zip(self.blocks, meta_needed):
@@ -956,7 +676,7 @@ class LeMeViT(BaseModule):
         self._check_input(x)
         # Channels-last from the stem on: every convolution runs in the
         # layout oneDNN prefers and the (B, H, W, C) tokens are contiguous.
-        x = conv_bn_stack(
+        x = fast_inference.conv_bn_stack(
             x.contiguous(memory_format=torch.channels_last), self.stem)
         x = x.permute(0, 2, 3, 1)
         meta = None

@@ -113,3 +113,18 @@ def multi_head_attention(q: Tensor, k: Tensor, v: Tensor, scale: float,
     else:
         raise ValueError(f'Unknown attention backend {backend!r}.')
     return out.transpose(1, 2)
+
+
+def split_heads(tokens: Tensor, num_parts: int,
+                num_heads: int) -> Tuple[Tensor, ...]:
+    """Split a ``(B, N, parts*C)`` projection into ``parts`` tensors of
+    shape ``(B, heads, N, C/heads)`` (parts outermost, then heads)."""
+    batch, length, _ = tokens.shape
+    return tokens.view(batch, length, num_parts, num_heads,
+                       -1).permute(2, 0, 3, 1, 4).unbind(0)
+
+
+def merge_heads(tokens: Tensor) -> Tensor:
+    """``(B, heads, N, head_dim)`` -> ``(B, N, heads*head_dim)``."""
+    batch, _, length, _ = tokens.shape
+    return tokens.transpose(1, 2).reshape(batch, length, -1)
