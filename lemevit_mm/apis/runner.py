@@ -6,7 +6,7 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 
-from .engine import ATOMIC_BACKEND
+from ..engine import ATOMIC_BACKEND
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
