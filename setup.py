@@ -10,6 +10,14 @@ def read_version() -> str:
     return scope['__version__']
 
 
+def read_requirements(stack: str) -> list:
+    """The pins of one OpenMMLab stack, ``requirements/<stack>.txt`` (the
+    file ``tools/install.sh`` installs from)."""
+    with open(osp.join('requirements', f'{stack}.txt')) as f:
+        lines = (line.split('#')[0].strip() for line in f)
+        return [line for line in lines if line]
+
+
 setup(
     name='lemevit_mm',
     version=read_version(),
@@ -19,23 +27,19 @@ setup(
     else '',
     long_description_content_type='text/markdown',
     packages=find_packages(include=('lemevit_mm', 'lemevit_mm.*')),
-    python_requires='>=3.8',
+    python_requires='>=3.10',
+    # The OpenMMLab packages come as one of two stacks that install the
+    # same modules under different distribution names (never both):
+    # `pip install -e .[openmmlab]` or `.[onedl]`; `make install STACK=...`
+    # also builds mmcv's ops.
     install_requires=[
         'torch>=2.0',
         'torchvision',
-        'mmengine==0.11.0rc3',
-        'mmcv==2.0.1',
-        'mmdet==3.1.0',
-        'mmrotate==1.0.0rc1',
-        'mmsegmentation==1.2.2',
-        'mmpretrain==1.2.0',
-        'einops',
-        'ftfy',
-        'regex',
-        'e2cnn',
         'rasterio',
     ],
     extras_require={
+        'openmmlab': read_requirements('openmmlab'),
+        'onedl': read_requirements('onedl'),
         'flash': ['flash-attn'],
         'xformers': ['xformers'],
         'tests': ['pytest', 'onnx', 'onnxruntime', 'onnxscript'],

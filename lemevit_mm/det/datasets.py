@@ -1,7 +1,7 @@
 """DOTA dataset that checks its annotation files."""
 import glob
 import os.path as osp
-from typing import List
+from typing import List, Tuple
 
 from mmrotate.datasets import DOTADataset
 from mmrotate.registry import DATASETS
@@ -26,13 +26,27 @@ class CheckedDOTADataset(DOTADataset):
         diff_thr (int): Objects with a larger difficulty are ignored.
             Defaults to 100.
         **kwargs: Arguments of :class:`mmengine.dataset.BaseDataset`.
+
+    ``img_shape`` is this class's own argument: mmrotate 1.0.0rc1's
+    ``DOTADataset`` takes it too, the OneDL mmrotate 1.2 one does not.
     """
+
+    def __init__(self,
+                 img_shape: Tuple[int, int] = (1024, 1024),
+                 diff_thr: int = 100,
+                 **kwargs) -> None:
+        self.patch_shape = tuple(img_shape)
+        super().__init__(diff_thr=diff_thr, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         """Read the annotation folder ``ann_file`` (or, when it is empty,
         list the images alone, as for the unlabelled test split)."""
+        height, width = self.patch_shape
         if self.ann_file == '':
-            return super().load_data_list()
+            data_list = super().load_data_list()
+            for info in data_list:
+                info.update(height=height, width=width)
+            return data_list
         if not osp.isdir(self.ann_file):
             raise FileNotFoundError(
                 f'DOTA annotation folder not found: {self.ann_file}')
@@ -59,7 +73,7 @@ class CheckedDOTADataset(DOTADataset):
             data_list.append(
                 dict(img_id=img_id, file_name=img_name,
                      img_path=img_path,
-                     height=self.img_shape[0], width=self.img_shape[1],
+                     height=height, width=width,
                      instances=instances))
         if missing:
             raise FileNotFoundError(
