@@ -12,10 +12,38 @@ from mmengine.utils import import_modules_from_strings
 from lemevit_mm.models import LeMeViT
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-# Agreement with the authors' reference tensors.
-TOL = 1e-4
+# Seeded weights and the authors' outputs on them (see conftest.py).
+SEEDED_DATA = osp.join(REPO, 'tests', 'data', 'seeded')
+# Our float32 error may be this many times the authors' own.
+FP32_ERROR_FACTOR = 5
 # Full LeMeViT backbones, every stage.
 BACKBONE_PARAMS = dict(tiny=8_313_536, small=16_013_920, base=52_583_104)
+
+
+def dense_errors(feats, reference_io: dict) -> list:
+    """Max abs error of each map against the authors' (``reference_io``
+    of conftest), after checking the shapes."""
+    refs = reference_io['dense_feats']
+    assert len(feats) == len(refs)
+    errors = []
+    for feat, ref in zip(feats, refs):
+        assert feat.shape == ref.shape
+        errors.append((feat.detach() - ref).abs().max().item())
+    return errors
+
+
+def assert_dense_match(feats, reference_io: dict) -> None:
+    """Every map equals the authors' within its bound."""
+    errors = dense_errors(feats, reference_io)
+    bounds = reference_io['dense_tol'][:len(errors)]
+    assert all(e < b for e, b in zip(errors, bounds)), \
+        f'{reference_io["source"]}: errors {errors}, bounds {bounds}'
+
+
+def logits_error(logits, reference_io: dict) -> float:
+    """Max abs error of classifier logits against the authors'."""
+    assert logits.shape == reference_io['cls_logits'].shape
+    return (logits.detach() - reference_io['cls_logits']).abs().max().item()
 
 
 def run_tool(*args: str, timeout: int = 600) -> str:

@@ -15,7 +15,7 @@ import lemevit_mm  # noqa: F401
 from lemevit_mm.cls.official import CONVERTER
 from lemevit_mm.cls.tiny_dataset import make_tiny_imagenet
 
-from helpers import REPO, TOL, build_model, load_tool
+from helpers import REPO, build_model, load_tool
 
 CLS_CONFIGS = osp.join(REPO, 'configs', 'cls')
 
@@ -36,11 +36,13 @@ def tiny_classifier():
     return build_classifier('lemevit_t_in1k.py').eval()
 
 
-def logits_error(model, reference_io) -> float:
+def assert_logits_match(model, reference_io) -> None:
+    """The model's logits of the reference input equal the authors'."""
     with torch.no_grad():
         logits = model(reference_io['cls_input'], mode='tensor')
     assert logits.shape == (2, 1000)
-    return (logits - reference_io['cls_logits']).abs().max().item()
+    error = (logits - reference_io['cls_logits']).abs().max().item()
+    assert error < reference_io['cls_tol'], reference_io['source']
 
 
 def test_converted_checkpoint_reproduces_logits(
@@ -53,7 +55,7 @@ def test_converted_checkpoint_reproduces_logits(
     assert {'neck.norm_x.weight', 'neck.norm_meta.bias',
             'head.fc.weight'} <= set(saved['state_dict'])
     load_checkpoint(tiny_classifier, dst, strict=True)
-    assert logits_error(tiny_classifier, reference_io) < TOL
+    assert_logits_match(tiny_classifier, reference_io)
     # The same file is a backbone init_cfg for the dense tasks.
     from lemevit_mm.models import LeMeViT
     backbone = LeMeViT('tiny', init_cfg=dict(
@@ -67,14 +69,14 @@ def test_unconverted_official_file_loads_the_same(
         tiny_classifier, official_tiny, reference_io, tmp_path):
     torch.nn.init.zeros_(tiny_classifier.head.fc.weight)
     load_checkpoint(tiny_classifier, official_tiny, strict=True)
-    assert logits_error(tiny_classifier, reference_io) < TOL
+    assert_logits_match(tiny_classifier, reference_io)
     # A DDP-prefixed flat file too.
     state = torch.load(official_tiny, weights_only=True)
     ddp = str(tmp_path / 'ddp.pth')
     torch.save({f'module.{k}': v for k, v in state.items()}, ddp)
     torch.nn.init.zeros_(tiny_classifier.head.fc.weight)
     load_checkpoint(tiny_classifier, ddp, strict=True)
-    assert logits_error(tiny_classifier, reference_io) < TOL
+    assert_logits_match(tiny_classifier, reference_io)
 
 
 def test_wrapped_official_file(converter, tiny_classifier, official_tiny,
@@ -91,7 +93,7 @@ def test_wrapped_official_file(converter, tiny_classifier, official_tiny,
     assert converter.convert(wrapped, dst)['source_weights'] == \
         'state_dict_ema'
     load_checkpoint(tiny_classifier, dst, strict=True)
-    assert logits_error(tiny_classifier, reference_io) < TOL
+    assert_logits_match(tiny_classifier, reference_io)
 
 
 def test_ema_hook_reads_official_state_dicts(tiny_classifier, official_tiny,
@@ -107,7 +109,7 @@ def test_ema_hook_reads_official_state_dicts(tiny_classifier, official_tiny,
     torch.nn.init.zeros_(tiny_classifier.head.fc.weight)
     hook.ema_model = ExponentialMovingAverage(tiny_classifier)
     hook.after_load_checkpoint(None, dict(state))  # a bare state dict
-    assert logits_error(hook.ema_model.module.eval(), reference_io) < TOL
+    assert_logits_match(hook.ema_model.module.eval(), reference_io)
 
 
 def test_converter_refuses_other_files(converter, official_tiny, tmp_path,
