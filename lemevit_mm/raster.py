@@ -10,10 +10,16 @@ with the file's name in the message.
 Outputs are GeoTIFFs written block by block by :class:`GeoTiffWriter`,
 under a temporary name that replaces the final one only once the file is
 complete.
+
+GDAL keeps the blocks it has read in a cache of 5% of the RAM by default,
+so reading a whole scene would grow the process by up to that much; this
+module lowers the cache to 128 MB (``GDAL_CACHEMAX``, unless it is set
+already), which windowed reading in scan order does not need more of.
 """
 import os
 import os.path as osp
 import uuid
+import warnings
 from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -21,7 +27,7 @@ import numpy as np
 try:
     import rasterio
     from rasterio.enums import ColorInterp, Resampling
-    from rasterio.errors import RasterioIOError
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
     from rasterio.vrt import WarpedVRT
     from rasterio.windows import Window
 except ImportError:  # only needed when a raster is opened
@@ -31,6 +37,8 @@ __all__ = [
     'RasterError', 'RasterSource', 'GeoTiffWriter', 'read_image',
     'check_same_grid', 'float16_supported'
 ]
+
+os.environ.setdefault('GDAL_CACHEMAX', '128')  # MB; read once by GDAL
 
 # A window: (row offset, column offset, height, width) in pixels.
 PixelWindow = Tuple[int, int, int, int]
@@ -81,7 +89,10 @@ class RasterSource:
         if not osp.isfile(self.path):
             raise RasterError(f'{self.path}: no such file.')
         try:
-            self._file = rasterio.open(self.path)
+            with warnings.catch_warnings():
+                # a PNG or JPEG has no georeference: that is allowed
+                warnings.simplefilter('ignore', NotGeoreferencedWarning)
+                self._file = rasterio.open(self.path)
         except RasterioIOError as error:
             raise RasterError(
                 f'{self.path}: not a raster GDAL can read ({error}).') \
@@ -276,6 +287,8 @@ class GeoTiffWriter:
         self.tmp_path = osp.join(
             folder, f'.{osp.basename(self.path)}.{uuid.uuid4().hex}.tmp')
         self.block_size = block_size
+        self._pending: list = []  # rows handed to append_rows, unwritten
+        self._next_row = 0
         profile = dict(
             driver='GTiff', width=like.width, height=like.height,
             count=count, dtype=dtype, crs=like.crs,
@@ -286,7 +299,9 @@ class GeoTiffWriter:
         if not like.georeferenced:
             profile.pop('crs')
             profile.pop('transform')
-        self._dataset = rasterio.open(self.tmp_path, 'w', **profile)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', NotGeoreferencedWarning)
+            self._dataset = rasterio.open(self.tmp_path, 'w', **profile)
         if colormap:
             self._dataset.write_colormap(1, colormap)
         if tags:
@@ -301,8 +316,27 @@ class GeoTiffWriter:
         self._dataset.write(
             data, window=Window(col, row, data.shape[2], data.shape[1]))
 
+    def append_rows(self, data: np.ndarray) -> None:
+        """Append the next full-width ``(C, n, width)`` rows. They are
+        written in whole rows of GeoTIFF blocks, so no compressed block
+        is written twice."""
+        self._pending.append(data)
+        pending = sum(block.shape[1] for block in self._pending)
+        if pending >= self.block_size:
+            self._flush(pending - pending % self.block_size)
+
+    def _flush(self, rows: int) -> None:
+        data = np.concatenate(self._pending, axis=1) \
+            if len(self._pending) > 1 else self._pending[0]
+        self.write(data[:, :rows], self._next_row, 0)
+        self._next_row += rows
+        rest = data[:, rows:]
+        self._pending = [rest] if rest.shape[1] else []
+
     def close(self) -> None:
         """Finish the file and move it to its final name."""
+        if self._pending:
+            self._flush(sum(block.shape[1] for block in self._pending))
         self._dataset.close()
         os.replace(self.tmp_path, self.path)
 
