@@ -12,3 +12,7 @@ test: install  ## Install if needed, then run the test suite
 
 demo: install  ## Install if needed, then train + evaluate on a bundled sample
 	$(PYTHON) tools/demo.py
+
+.PHONY: gpu-wheels
+gpu-wheels:  ## Wheels (mmengine, mmcv-lite) for tools/gpu_check.sh on an offline GPU
+	bash tools/gpu_wheels.sh

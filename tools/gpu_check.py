@@ -1,0 +1,742 @@
+"""One-shot GPU check of LeMeViT: parity, attention backends, throughput
+beside the paper, training steps, and the CPU inference rewrites on CUDA.
+
+Made for a short loan of a GPU machine without network: it needs only
+torch, mmengine and mmcv (mmcv-lite does; ``tools/gpu_check.sh`` installs
+them from the wheels that ``make gpu-wheels`` downloads), uses timm for
+the peers when it is there, stays within ``--budget`` seconds (the
+torch.compile timings come last and are skipped, with a note, when the
+time left would not cover them) and writes one markdown report, rewritten
+after every section so that an interrupted run still leaves one.
+
+Sections:
+
+1. Parity with the authors' float64 outputs (the seeded reference of the
+   test suite, ``tests/data/seeded``): backbone maps and classifier logits
+   of LeMeViT-tiny and -small in fp32 (TF32 off), fp16 and bf16 autocast,
+   on the plain layers (autograd on) and the inference rewrites (no grad).
+   The bound of a precision is 5x the authors' own float32 error, scaled
+   by the unit roundoff of the precision over float32's (fp16 2^-11, bf16
+   2^-8, fp32 2^-24); NaN or an error above the bound fails.
+2. Every attention backend that runs (sdpa, math; flash and xformers if
+   importable) with the dispatch and fallback lines.
+3. The inference rewrites made for the CPU (folded attention
+   projections, folded batch norms, one-convolution position encoding) on
+   and off, eager, timed side by side: do they help on this device?
+4. One fp16-AMP training step of the tiny classifier (224x224) and of the
+   tiny UperNet (512x512): img/s and peak memory.
+5. Inference throughput (batch 256, 224x224, fp16 autocast, channels
+   last; eager, then torch.compile) of our tiny/small/base classifiers and
+   timm's Swin-T and PVTv2-b1, beside the paper's figures.
+
+``--device cpu --quick`` runs the same on the CPU in seconds (small
+batches and sizes, no torch.compile, bf16 instead of fp16 autocast in the
+timings); ``tests/test_gpu_check.py`` runs it that way.
+
+Example::
+
+    python tools/gpu_check.py --out work_dirs/gpu_check.md
+    python tools/gpu_check.py --device cpu --quick --out /tmp/gpu_check.md
+"""
+import argparse
+import contextlib
+import datetime
+import logging
+import math
+import os
+import os.path as osp
+import platform
+import sys
+import time
+import traceback
+import warnings
+from types import SimpleNamespace
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from benchmark import Candidate, run_rounds  # noqa: E402
+
+SEEDED_DATA = osp.join(REPO, 'tests', 'data', 'seeded')
+# The paper's GPU throughput (img/s, 224x224; tasks-and-targets.md).
+PAPER_IMG_S = dict(tiny=5316.58, small=3608.12, base=1482.70)
+PAPER_SPEEDUP = 1.7  # LeMeViT-tiny over its baselines, as the paper says
+PEERS = ('swin_tiny_patch4_window7_224', 'pvt_v2_b1')
+# Unit roundoff of each precision (its float32 error scales with it).
+UNIT_ROUNDOFF = dict(fp32=2.0**-24, fp16=2.0**-11, bf16=2.0**-8)
+ERROR_FACTOR = 5
+ATTN_BACKENDS = ('sdpa', 'math', 'flash', 'xformers')
+ARCHS = ('tiny', 'small', 'base')
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='One-shot GPU check: parity, attention backends, '
+        'throughput, training steps, inference rewrites; one markdown '
+        'report.')
+    parser.add_argument('--out', required=True, help='report (.md)')
+    parser.add_argument('--device', default=None,
+                        help='cuda or cpu (default: cuda if available)')
+    parser.add_argument('--quick', action='store_true',
+                        help='small batches and sizes, no compile')
+    parser.add_argument('--budget', type=float, default=420,
+                        help='seconds the whole check may take (default '
+                        '420); the compiled timings are skipped when the '
+                        'time left would not cover them')
+    parser.add_argument('--no-compile', action='store_true',
+                        help='skip the torch.compile timings')
+    args = parser.parse_args(argv)
+    if not args.out.endswith('.md'):
+        parser.error(f'--out must end with .md, got {args.out}')
+    args.device = args.device or ('cuda' if torch.cuda.is_available()
+                                  else 'cpu')
+    if args.device.startswith('cuda') and not torch.cuda.is_available():
+        parser.error('--device cuda, but torch sees no CUDA device')
+    return args
+
+
+def settings(args) -> SimpleNamespace:
+    """Sizes of every section for this run."""
+    # fp16 autocast on CUDA; float32 on the CPU, where bf16 is emulated
+    # on many machines (the parity section checks bf16 there)
+    amp = torch.float16 if args.device.startswith('cuda') else None
+    if args.quick:
+        once = dict(warmup=1, iters=1, rounds=1)
+        return SimpleNamespace(
+            parity_archs=('tiny', ), archs=('tiny', ), batch=2, size=64,
+            timing=once, cls_train=(2, 64), seg_train=(2, 64),
+            train_timing=once, compile=False, amp=amp)
+    return SimpleNamespace(
+        parity_archs=('tiny', 'small'), archs=ARCHS, batch=256, size=224,
+        timing=dict(warmup=3, iters=5, rounds=5), cls_train=(128, 224),
+        seg_train=(16, 512), train_timing=dict(warmup=2, iters=3, rounds=3),
+        compile=not args.no_compile, amp=amp)
+
+
+AMP_NAMES = {torch.float16: 'fp16', torch.bfloat16: 'bf16', None: 'fp32'}
+
+
+# ------------------------------------------------------------------ report
+class Report:
+    """The markdown report, rewritten (atomically) after every section."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.sections: List[Tuple[str, List[str]]] = []
+        self.failures: List[str] = []
+        self.started = time.perf_counter()
+
+    def section(self, title: str) -> List[str]:
+        lines: List[str] = []
+        self.sections.append((title, lines))
+        return lines
+
+    def fail(self, what: str) -> None:
+        self.failures.append(what)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def write(self) -> None:
+        verdict = 'PASS' if not self.failures else \
+            f'FAIL ({len(self.failures)})'
+        lines = ['# LeMeViT GPU check', '',
+                 f'Verdict: **{verdict}** (after {self.elapsed():.0f} s)',
+                 '']
+        lines += [f'- failure: {f}' for f in self.failures]
+        for title, body in self.sections:
+            lines += ['', f'## {title}', '', *body]
+        directory = osp.dirname(osp.abspath(self.path))
+        os.makedirs(directory, exist_ok=True)
+        temporary = self.path + '.part'
+        with open(temporary, 'w') as file:
+            file.write('\n'.join(lines) + '\n')
+        os.replace(temporary, self.path)
+
+
+def run_section(report: Report, title: str, body: Callable[[List[str]],
+                                                           None]) -> None:
+    """Run one section; an exception becomes a failure with its traceback
+    in the report, and the next section still runs."""
+    lines = report.section(title)
+    start = time.perf_counter()
+    try:
+        body(lines)
+    except Exception as err:  # noqa: BLE001 -- reported, not swallowed
+        report.fail(f'{title}: {type(err).__name__}: {err}')
+        lines += ['', '```', traceback.format_exc()[-3000:], '```']
+    lines += ['', f'({time.perf_counter() - start:.1f} s)']
+    report.write()
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]],
+          right_from: int = 1) -> List[str]:
+    align = ['---' if i < right_from else '---:' for i in range(len(header))]
+    return [f'| {" | ".join(header)} |', f'|{"|".join(align)}|',
+            *(f'| {" | ".join(str(c) for c in row)} |' for row in rows)]
+
+
+def sci(value: float) -> str:
+    return f'{value:.2e}'
+
+
+# ------------------------------------------------------------- environment
+def package_version(name: str) -> str:
+    try:
+        module = __import__(name)
+    except Exception as err:  # noqa: BLE001
+        return f'missing ({type(err).__name__})'
+    return getattr(module, '__version__', '?')
+
+
+def environment(args, lines: List[str]) -> None:
+    device = args.device
+    if device.startswith('cuda'):
+        props = torch.cuda.get_device_properties(device)
+        name = (f'{props.name}, {props.total_memory / 2**30:.0f} GiB, '
+                f'{props.multi_processor_count} SMs, capability '
+                f'{props.major}.{props.minor}')
+        extra = (f'CUDA {torch.version.cuda}, cuDNN '
+                 f'{torch.backends.cudnn.version()}')
+    else:
+        name = platform.processor() or platform.machine()
+        extra = f'{torch.get_num_threads()} threads'
+    now = datetime.datetime.now(datetime.timezone.utc)
+    rows = [('date', f'{now:%Y-%m-%d %H:%M} UTC'),
+            ('device', f'{device}: {name}'),
+            ('torch', f'{torch.__version__} ({extra})'),
+            ('python', platform.python_version())]
+    for package in ('mmengine', 'mmcv', 'timm', 'flash_attn', 'xformers'):
+        rows.append((package, package_version(package)))
+    rows.append(('mode', 'quick' if args.quick else 'full'))
+    lines += table(('item', 'value'), rows, right_from=2)
+
+
+# ------------------------------------------------------------------ parity
+@contextlib.contextmanager
+def precision(device: str, name: str):
+    """fp32 with TF32 off, or fp16/bf16 autocast."""
+    if name == 'fp32':
+        matmul = torch.backends.cuda.matmul.allow_tf32
+        cudnn = torch.backends.cudnn.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = matmul
+            torch.backends.cudnn.allow_tf32 = cudnn
+        return
+    dtype = dict(fp16=torch.float16, bf16=torch.bfloat16)[name]
+    with torch.autocast(device_type=device.split(':')[0], dtype=dtype):
+        yield
+
+
+def parity_rows(model: nn.Module, inputs, references: Sequence[torch.Tensor],
+                authors: Sequence[float], device: str, labels: Sequence[str],
+                precisions: Sequence[str]) -> List[list]:
+    """Rows ``[label, precision, path, error, authors', bound, verdict]``
+    of ``model`` against the float64 references."""
+    from lemevit_mm.utils.seeded_reference import max_abs_error
+    rows = []
+    model = model.to(device)
+    inputs = inputs.to(device)
+    for name in precisions:
+        for path in ('plain', 'fused'):
+            grad = torch.enable_grad() if path == 'plain' else \
+                torch.no_grad()
+            with grad, precision(device, name):
+                outputs = model(inputs)
+            if torch.is_tensor(outputs):
+                outputs = [outputs]
+            scale = UNIT_ROUNDOFF[name] / UNIT_ROUNDOFF['fp32']
+            for label, out, ref, err in zip(labels, outputs, references,
+                                            authors):
+                error = max_abs_error(out.float(), ref)
+                bound = ERROR_FACTOR * err * scale
+                verdict = 'ok' if error <= bound else 'FAIL'
+                rows.append([label, name, path, sci(error), sci(err),
+                             sci(bound), verdict])
+    return rows
+
+
+def parity(args, cfg, report: Report, lines: List[str]) -> None:
+    from lemevit_mm.utils.seeded_reference import (load_seeded_reference,
+                                                   seeded_backbone,
+                                                   seeded_classifier)
+    precisions = ['fp32', 'fp16', 'bf16']
+    if not args.device.startswith('cuda'):
+        precisions = ['fp32', 'bf16']  # CPU autocast: bf16
+    lines += [
+        'Max abs error against the authors\' float64 outputs (CPU) on the '
+        'seeded weights of `tests/data/seeded`; "authors\'" is their own '
+        'float32 error, the bound 5x that, scaled by the unit roundoff of '
+        'the precision (fp16 x2^13, bf16 x2^16). plain: autograd on; '
+        'fused: no grad (the inference rewrites).', '']
+    rows = []
+    for arch in cfg.parity_archs:
+        ref = load_seeded_reference(SEEDED_DATA, arch)
+        dense = [f'{arch} backbone map {i + 1}' for i in range(4)]
+        rows += parity_rows(seeded_backbone(ref), ref.dense_input,
+                            ref.dense_feats, ref.fp32_error['dense'],
+                            args.device, dense, precisions)
+        rows += parity_rows(seeded_classifier(ref), ref.cls_input,
+                            [ref.cls_logits], [ref.fp32_error['cls']],
+                            args.device, [f'{arch} classifier logits'],
+                            precisions)
+    for row in rows:
+        if row[-1] != 'ok':
+            report.fail(f'parity: {row[0]} {row[1]} {row[2]}: error '
+                        f'{row[3]} > bound {row[5]}')
+    lines += table(('output', 'precision', 'path', 'error', "authors' "
+                    'fp32 error', 'bound', 'verdict'), rows, right_from=3)
+
+
+# ---------------------------------------------------------------- backends
+class Capture(logging.Handler):
+    """Collects log records (the MMEngine logger's)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: List[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def captured_lines():
+    """The MMEngine log lines and the warnings of a block."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    handler = Capture()
+    logger.addHandler(handler)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        lines: List[str] = []
+        try:
+            yield lines
+        finally:
+            logger.removeHandler(handler)
+            lines += handler.messages
+            lines += [f'warning: {w.message}' for w in caught]
+
+
+def attention_backends(args, cfg, report: Report, lines: List[str]) -> None:
+    from lemevit_mm.models.utils import attention
+    from lemevit_mm.utils.seeded_reference import load_seeded_reference
+    ref = load_seeded_reference(SEEDED_DATA, 'tiny')
+    amp = 'fp16' if args.device.startswith('cuda') else 'bf16'
+    scale = UNIT_ROUNDOFF[amp] / UNIT_ROUNDOFF['fp32']
+    bound = ERROR_FACTOR * ref.fp32_error['dense'][-1] * scale
+    lines += [f"'auto' resolves to `{attention.resolve_attn_backend('auto')}`"
+              f" here. LeMeViT-tiny (seeded) stride-32 map, {amp} autocast, "
+              f'no grad; bound {sci(bound)}.', '']
+    rows, notes = [], []
+    for backend in ATTN_BACKENDS:
+        if not attention.backend_installed(backend):
+            rows.append([backend, '-', '-', 'not importable'])
+            continue
+        with captured_lines() as messages:
+            row = backend_row(backend, backend, ref, args.device, amp,
+                              bound, lambda: contextlib.nullcontext())
+        rows.append(row)
+        notes += [f'- `{backend}`: {m}' for m in messages]
+    # PyTorch's own kernels behind 'sdpa', each forced alone
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    for kernel in ('FLASH_ATTENTION', 'EFFICIENT_ATTENTION',
+                   'CUDNN_ATTENTION', 'MATH'):
+        if not hasattr(SDPBackend, kernel):
+            continue
+        with captured_lines() as messages:
+            row = backend_row(
+                f'sdpa: {kernel.lower()} only', 'sdpa', ref, args.device,
+                amp, bound, lambda k=kernel: sdpa_kernel(
+                    [getattr(SDPBackend, k)]), required=False)
+        rows.append(row)
+        notes += [f'- sdpa, {kernel.lower()} only: {m}' for m in messages
+                  if 'kernel' in m.lower() or 'not used' in m]
+    for row in rows:
+        if row[3].startswith('FAIL'):
+            report.fail(f'attention backend {row[0]}: {row[3]}')
+    lines += table(('requested', 'resolved', 'error', 'verdict'), rows,
+                   right_from=2)
+    notes = [note[:240] for note in dict.fromkeys(notes)]  # once each
+    lines += ['', 'Dispatch and fallback lines:', '',
+              *(notes or ['- (none: every backend ran as requested)'])]
+
+
+def backend_row(label: str, backend: str, ref, device: str, amp: str,
+                bound: float, context: Callable, required: bool = True
+                ) -> list:
+    """``[label, resolved, error, verdict]`` of one backend: an exception
+    fails a backend LeMeViT may pick (``required``); a forced PyTorch
+    kernel that cannot take LeMeViT's shapes is reported as such."""
+    from lemevit_mm.utils.seeded_reference import (max_abs_error,
+                                                   seeded_backbone)
+    try:
+        model = seeded_backbone(ref, attn_backend=backend).to(device)
+        with torch.no_grad(), precision(device, amp), context():
+            feats = model(ref.dense_input.to(device))
+    except Exception as err:  # noqa: BLE001 -- reported
+        message = str(err).strip().splitlines()[0][:160] if str(err) \
+            else ''
+        verdict = 'FAIL' if required else 'does not run'
+        return [label, backend, '-',
+                f'{verdict}: {type(err).__name__}: {message}']
+    error = max_abs_error(feats[-1].float(), ref.dense_feats[-1])
+    if not math.isfinite(error) or error > bound:
+        return [label, model.attn_backend, sci(error), 'FAIL']
+    return [label, model.attn_backend, sci(error), 'ok']
+
+
+# ------------------------------------------------------ inference rewrites
+@contextlib.contextmanager
+def inference_rewrites(enabled: bool):
+    """Turn LeMeViT's inference rewrites off (or leave them on) for a
+    block, by wrapping the switch every layer asks
+    (``inference_rewrites_allowed``) wherever a LeMeViT module holds it."""
+    if enabled:
+        yield
+        return
+    holders = _switch_holders()
+    for module, _ in holders:
+        module.inference_rewrites_allowed = _never
+    try:
+        yield
+    finally:
+        for module, original in holders:
+            module.inference_rewrites_allowed = original
+
+
+def _never(x, layer) -> bool:
+    return False
+
+
+_SWITCH_HOLDERS: list = []
+
+
+def _switch_holders() -> list:
+    """``(module, switch)`` of every loaded lemevit_mm module that holds
+    ``inference_rewrites_allowed`` (found once)."""
+    if not _SWITCH_HOLDERS:
+        for name, module in list(sys.modules.items()):
+            switch = getattr(module, 'inference_rewrites_allowed', None)
+            if name.startswith('lemevit_mm') and callable(switch):
+                _SWITCH_HOLDERS.append((module, switch))
+    if not _SWITCH_HOLDERS:
+        raise RuntimeError('no inference_rewrites_allowed switch found in '
+                           'lemevit_mm: update tools/gpu_check.py')
+    return _SWITCH_HOLDERS
+
+
+# -------------------------------------------------------------- throughput
+def lemevit_classifier(arch: str) -> nn.Module:
+    from lemevit_mm.utils.seeded_reference import PlainClassifier
+    return PlainClassifier(arch)
+
+
+def timm_model(name: str) -> Optional[nn.Module]:
+    try:
+        import timm
+    except ImportError:
+        return None
+    return timm.create_model(name, pretrained=False)
+
+
+def inference_candidate(name: str, model: nn.Module, args, cfg,
+                        compiled: bool = False,
+                        rewrites: bool = True) -> Candidate:
+    device = args.device
+    model = model.to(device).eval().to(memory_format=torch.channels_last)
+    images = torch.randn(cfg.batch, 3, cfg.size, cfg.size, device=device)
+    images = images.contiguous(memory_format=torch.channels_last)
+    forward = model
+    if compiled:
+        forward = torch.compile(model)
+
+    def step():
+        with torch.no_grad(), autocast(device, cfg.amp), \
+                inference_rewrites(rewrites):
+            forward(images)
+
+    return Candidate(name, step, cfg.batch, precision_name(cfg.amp))
+
+
+def autocast(device: str, dtype: Optional[torch.dtype]):
+    """Autocast to ``dtype``, or nothing for None."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.split(':')[0], dtype=dtype)
+
+
+def precision_name(dtype: Optional[torch.dtype]) -> str:
+    return 'fp32' if dtype is None else f'{AMP_NAMES[dtype]} autocast'
+
+
+def timing_args(timing: dict) -> SimpleNamespace:
+    return SimpleNamespace(**timing)
+
+
+def throughput(args, cfg, report: Report, lines: List[str],
+               results: Dict[str, float]) -> None:
+    lines += [f'Batch {cfg.batch}, {cfg.size}x{cfg.size}, '
+              f'{precision_name(cfg.amp)}, channels last, no grad; '
+              'median of rounds; models timed interleaved. Paper: the '
+              'LeMeViT paper\'s GPU figures.', '']
+    models: List[Tuple[str, Optional[nn.Module]]] = [
+        (f'LeMeViT-{arch}', lemevit_classifier(arch)) for arch in cfg.archs]
+    models += [(peer, timm_model(peer)) for peer in PEERS]
+    missing = [name for name, model in models if model is None]
+    present = [(name, model) for name, model in models if model is not None]
+    eager = [inference_candidate(name, model, args, cfg)
+             for name, model in present]
+    run_rounds(eager, timing_args(cfg.timing), args.device)
+    for cand in eager:
+        results[cand.name] = cand.median
+    compiled_rates: Dict[str, float] = {}
+    skipped: List[str] = []
+    if not cfg.compile:
+        skipped.append('torch.compile: not run (--quick or --no-compile)')
+    else:
+        order = ['LeMeViT-tiny', *PEERS, 'LeMeViT-small', 'LeMeViT-base']
+        by_name = dict(present)
+        last_cost = 60.0
+        for name in order:
+            if name not in by_name:
+                continue
+            left = args.budget - report.elapsed()
+            if left < 1.5 * last_cost:
+                skipped.append(f'{name} (compile): skipped, {left:.0f} s '
+                               f'left of the budget')
+                continue
+            start = time.perf_counter()
+            cand = inference_candidate(f'{name} (compile)', by_name[name],
+                                       args, cfg, compiled=True)
+            run_rounds([cand], timing_args(cfg.timing), args.device)
+            last_cost = time.perf_counter() - start
+            compiled_rates[name] = cand.median
+            results[cand.name] = cand.median
+            report.write()
+    tiny = results.get('LeMeViT-tiny')
+    rows = []
+    for name, _ in present:
+        arch = name.split('-')[1] if name.startswith('LeMeViT') else None
+        paper = PAPER_IMG_S.get(arch)
+        rate = results[name]
+        rate_c = compiled_rates.get(name)
+        rows.append([
+            name, f'{rate:.1f}',
+            '-' if rate_c is None else f'{rate_c:.1f}',
+            '-' if paper is None else f'{paper:.0f}',
+            '-' if paper is None else f'{rate / paper:.2f}',
+            '-' if arch or not tiny else f'{tiny / rate:.2f}'])
+    lines += table(('model', 'eager img/s', 'compiled img/s', 'paper img/s',
+                    'eager / paper', 'LeMeViT-tiny eager / this'), rows)
+    lines += ['', f'The paper: LeMeViT-tiny about {PAPER_SPEEDUP}x faster '
+              'than its baselines.']
+    lines += [f'- {note}' for note in skipped]
+    lines += [f'- {name}: timm not installed, not timed' for name in missing]
+
+
+def rewrites_on_off(args, cfg, report: Report, lines: List[str]) -> None:
+    lines += ['The inference rewrites (folded C/D attention projections and '
+              'batch norms, one-convolution position encoding; the oneDNN '
+              'kernels and cache-sized MLP passes are CPU-only) on and off, '
+              f'eager, batch {cfg.batch}, {precision_name(cfg.amp)}, '
+              'channels last, timed interleaved.', '']
+    candidates = []
+    for arch in cfg.archs:
+        model = lemevit_classifier(arch)
+        for enabled in (True, False):
+            candidates.append(inference_candidate(
+                f'LeMeViT-{arch} rewrites {"on" if enabled else "off"}',
+                model, args, cfg, rewrites=enabled))
+    run_rounds(candidates, timing_args(cfg.timing), args.device)
+    rows = []
+    for on, off in zip(candidates[::2], candidates[1::2]):
+        gain = on.median / off.median
+        verdict = 'helps' if gain > 1.03 else \
+            'no gain' if gain > 0.97 else 'slower: turn off here'
+        rows.append([on.name.replace(' rewrites on', ''), f'{on.median:.1f}',
+                     f'{off.median:.1f}', f'{gain:.2f}', verdict])
+    lines += table(('model', 'on img/s', 'off img/s', 'on / off',
+                    'verdict'), rows)
+
+
+# ---------------------------------------------------------------- training
+class UperNetHead(nn.Module):
+    """mmseg's UPerHead (pool scales 1, 2, 3, 6; 512 channels; dropout
+    0.1) with its FCN auxiliary head (256 channels, one conv) on the
+    stride-16 map, rebuilt from mmcv's ConvModule, for machines without
+    mmseg. ``tests/test_gpu_check.py`` checks that its parameter count
+    equals the head of ``configs/seg/lemevit_t_upernet_potsdam.py``."""
+
+    def __init__(self, in_channels: Sequence[int], num_classes: int,
+                 channels: int = 512, aux_channels: int = 256,
+                 pool_scales: Sequence[int] = (1, 2, 3, 6)) -> None:
+        super().__init__()
+        from mmcv.cnn import ConvModule
+        norm = dict(type='BN', requires_grad=True)
+
+        def conv(cin, cout, kernel):
+            return ConvModule(cin, cout, kernel, padding=kernel // 2,
+                              norm_cfg=norm, act_cfg=dict(type='ReLU'))
+
+        self.ppm = nn.ModuleList(
+            nn.Sequential(nn.AdaptiveAvgPool2d(scale),
+                          conv(in_channels[-1], channels, 1))
+            for scale in pool_scales)
+        self.bottleneck = conv(
+            in_channels[-1] + len(pool_scales) * channels, channels, 3)
+        self.lateral_convs = nn.ModuleList(
+            conv(c, channels, 1) for c in in_channels[:-1])
+        self.fpn_convs = nn.ModuleList(
+            conv(channels, channels, 3) for _ in in_channels[:-1])
+        self.fpn_bottleneck = conv(len(in_channels) * channels, channels, 3)
+        self.dropout = nn.Dropout2d(0.1)
+        self.conv_seg = nn.Conv2d(channels, num_classes, 1)
+        self.aux_conv = conv(in_channels[2], aux_channels, 3)
+        self.aux_seg = nn.Conv2d(aux_channels, num_classes, 1)
+
+    @staticmethod
+    def _resize(x, size):
+        return F.interpolate(x, size=size, mode='bilinear',
+                             align_corners=False)
+
+    def forward(self, feats):
+        top = feats[-1]
+        pooled = [self._resize(ppm(top), top.shape[2:]) for ppm in self.ppm]
+        laterals = [conv(f) for conv, f in zip(self.lateral_convs, feats)]
+        laterals.append(self.bottleneck(torch.cat([top, *pooled], 1)))
+        for i in range(len(laterals) - 1, 0, -1):
+            laterals[i - 1] = laterals[i - 1] + self._resize(
+                laterals[i], laterals[i - 1].shape[2:])
+        outs = [conv(x) for conv, x in zip(self.fpn_convs, laterals)]
+        outs.append(laterals[-1])
+        size = outs[0].shape[2:]
+        fused = self.fpn_bottleneck(torch.cat(
+            [outs[0], *(self._resize(x, size) for x in outs[1:])], 1))
+        logits = self.conv_seg(self.dropout(fused))
+        aux = self.aux_seg(self.dropout(self.aux_conv(feats[2])))
+        return logits, aux
+
+
+class UperNet(nn.Module):
+    """LeMeViT + :class:`UperNetHead`; the loss is mmseg's: cross-entropy
+    of the upsampled logits, plus 0.4 times that of the auxiliary head."""
+
+    def __init__(self, arch: str = 'tiny', num_classes: int = 5) -> None:
+        super().__init__()
+        from lemevit_mm.models import LeMeViT
+        self.backbone = LeMeViT(arch)
+        self.head = UperNetHead(self.backbone.embed_dims[1:], num_classes)
+
+    def loss(self, images, labels):
+        logits, aux = self.head(self.backbone(images))
+        size = labels.shape[-2:]
+        loss = F.cross_entropy(self._up(logits, size), labels,
+                               ignore_index=255)
+        return loss + 0.4 * F.cross_entropy(self._up(aux, size), labels,
+                                            ignore_index=255)
+
+    @staticmethod
+    def _up(x, size):
+        return F.interpolate(x, size=size, mode='bilinear',
+                             align_corners=False)
+
+
+def train_candidate(name: str, model: nn.Module, loss_fn, batch: int,
+                    size: int, num_classes: int, dense: bool,
+                    args) -> Candidate:
+    device = args.device
+    cuda = device.startswith('cuda')
+    model = model.to(device).train().to(memory_format=torch.channels_last)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4,
+                                  weight_decay=0.05)
+    scaler = torch.amp.GradScaler(device.split(':')[0], enabled=cuda)
+    dtype = torch.float16 if cuda else None
+    images = torch.randn(batch, 3, size, size, device=device).contiguous(
+        memory_format=torch.channels_last)
+    shape = (batch, size, size) if dense else (batch, )
+    labels = torch.randint(num_classes, shape, device=device)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        with autocast(device, dtype):
+            loss = loss_fn(model, images, labels)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f'{name}: loss {loss.item()}')
+
+    return Candidate(name, step, batch,
+                     'fp32' if dtype is None else f'{AMP_NAMES[dtype]} AMP')
+
+
+def training(args, cfg, report: Report, lines: List[str]) -> None:
+    cls_batch, cls_size = cfg.cls_train
+    seg_batch, seg_size = cfg.seg_train
+
+    def cls_loss(model, images, labels):
+        return F.cross_entropy(model(images), labels)
+
+    def seg_loss(model, images, labels):
+        return model.loss(images, labels)
+
+    candidates = [
+        train_candidate(f'LeMeViT-tiny classifier, batch {cls_batch}, '
+                        f'{cls_size}x{cls_size}', lemevit_classifier('tiny'),
+                        cls_loss, cls_batch, cls_size, 1000, False, args),
+        train_candidate(f'LeMeViT-tiny UperNet, batch {seg_batch}, '
+                        f'{seg_size}x{seg_size}', UperNet('tiny'), seg_loss,
+                        seg_batch, seg_size, 5, True, args)]
+    run_rounds(candidates, timing_args(cfg.train_timing), args.device)
+    lines += ['One step: forward, loss, backward (gradient scaling on '
+              'CUDA), AdamW step. The UperNet is mmseg\'s decode and '
+              'auxiliary heads rebuilt from mmcv\'s ConvModule (mmseg is '
+              'not needed); peak memory: the CUDA allocator\'s peak above '
+              'the start of the step (on the CPU: resident memory growth).',
+              '']
+    rows = [[c.name, c.precision, f'{c.median:.1f}', f'{c.peak_mb:.0f}']
+            for c in candidates]
+    lines += table(('model', 'precision', 'img/s', 'peak memory (MB)'),
+                   rows, right_from=2)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    cfg = settings(args)
+    report = Report(args.out)
+    if args.device.startswith('cuda'):
+        torch.backends.cudnn.benchmark = True
+    import lemevit_mm  # noqa: F401  (fails here if the stack is missing)
+    results: Dict[str, float] = {}
+    run_section(report, 'Environment', lambda lines: environment(args, lines))
+    run_section(report, '1. Parity with the authors (float64, CPU)',
+                lambda lines: parity(args, cfg, report, lines))
+    run_section(report, '2. Attention backends',
+                lambda lines: attention_backends(args, cfg, report, lines))
+    run_section(report, '3. CPU inference rewrites on this device',
+                lambda lines: rewrites_on_off(args, cfg, report, lines))
+    run_section(report, '4. Training step',
+                lambda lines: training(args, cfg, report, lines))
+    # last: its torch.compile timings stop at the budget
+    run_section(report, '5. Inference throughput beside the paper',
+                lambda lines: throughput(args, cfg, report, lines, results))
+    print(f'{args.out}: {"PASS" if not report.failures else "FAIL"} in '
+          f'{report.elapsed():.0f} s')
+    for failure in report.failures:
+        print(f'failure: {failure}')
+    return 0 if not report.failures else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
