@@ -1,10 +1,12 @@
 # lemevit-mm: the commands a newcomer needs.
 PYTHON ?= python3
-export PYTHON
+# STACK=onedl | openmmlab (see tools/install.sh); unset: the stack this
+# Python already has, else onedl.
+export PYTHON STACK
 
 .PHONY: install test demo
 
-install:  ## Install torch, the OpenMMLab stack (mmcv with ops) and lemevit_mm
+install:  ## Install torch, an OpenMMLab stack (mmcv with ops) and lemevit_mm
 	bash tools/install.sh
 
 test: install  ## Install if needed, then run the test suite

@@ -1,39 +1,101 @@
 #!/usr/bin/env bash
 # One-command, idempotent installer for lemevit-mm and its OpenMMLab stack.
 #
-#   bash tools/install.sh          (what `make install` runs)
+#   bash tools/install.sh [--force]            (what `make install` runs)
+#   STACK=openmmlab bash tools/install.sh      (`make install STACK=...`)
+#
+# STACK picks one of the two OpenMMLab stacks, requirements/<STACK>.txt:
+#   onedl      the maintained OneDL forks (default on a fresh Python)
+#   openmmlab  the 2023 OpenMMLab release set
+# Unset, it is the stack this Python already has, else onedl. Both
+# install the same modules (mmcv, mmdet, ...) under different distribution
+# names, so one Python holds one stack; for the other, use a virtual
+# environment (PYTHON=.venv/bin/python).
 #
 # Installs into the Python found as $PYTHON (default: python3). Every step
 # first checks whether its work is already done, so a second run takes
 # seconds. The mmcv wheel (compiled ops) is built once and cached under
-# $LEMEVIT_CACHE (default: ~/.cache/lemevit_mm), keyed by the torch version.
+# $LEMEVIT_CACHE (default: ~/.cache/lemevit_mm)/wheels/torch-<torch
+# version>-<cpXY>/, named after its stack's distribution and version.
+# A failure names its step and runs the environment check
+# (`python -m lemevit_mm.env`), which names each problem and its fix.
 set -euo pipefail
 
 PYTHON=${PYTHON:-python3}
+DEFAULT_STACK=onedl
 CACHE=${LEMEVIT_CACHE:-$HOME/.cache/lemevit_mm}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# setuptools<82 still ships pkg_resources, which mmcv's setup.py imports;
-# it is repeated in every call because torch's wheel pulls the newest.
-PIP=(pip_quiet install -q "setuptools<82")
+
+read_requirements() {
+  sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$REPO/requirements/$1.txt"
+}
+# "name==version ..." of the stack's pinned distributions found in $PYTHON.
+installed_of() {
+  "$PYTHON" - $(read_requirements "$1" | grep '==' | sed 's/==.*//') \
+    "${@:2}" <<'PY'
+import importlib.metadata as md
+import sys
+for name in sys.argv[1:]:
+    try:
+        print(f'{name}=={md.version(name)}', end=' ')
+    except md.PackageNotFoundError:
+        pass
+PY
+}
+if [ -z "${STACK:-}" ]; then
+  STACK=$DEFAULT_STACK
+  if [ -n "$(installed_of openmmlab mmcv-lite 2>/dev/null)" ] && \
+      [ -z "$(installed_of onedl 2>/dev/null)" ]; then
+    STACK=openmmlab
+  fi
+fi
+
+case "$STACK" in
+  openmmlab|onedl) ;;
+  *) echo "install.sh: STACK must be 'onedl' or 'openmmlab', got" \
+          "'$STACK'" >&2; exit 2 ;;
+esac
 
 TORCH_VERSION=2.14.1
 TORCHVISION_VERSION=0.29.1
-MMENGINE_VERSION=0.11.0rc3
-MMCV_VERSION=2.0.1
-# The only release set whose version asserts all agree with each other.
-OPENMMLAB_PINS=(mmdet==3.1.0 mmrotate==1.0.0rc1 mmsegmentation==1.2.2
-                mmpretrain==1.2.0)
-# Runtime dependencies the OpenMMLab wheels forget to declare, and
-# rasterio (GDAL bundled) for reading and writing rasters.
-EXTRA_DEPS=(ftfy regex e2cnn einops rasterio)
-# What the `tests` extra of setup.py brings.
+# Build tools for both stacks: onedl-mmcv's license field needs
+# setuptools>=80, mmcv 2.0.1's setup.py the pkg_resources that 82 drops.
+# Repeated in every pip call because torch's wheel pulls the newest.
+BUILD_TOOLS=("setuptools>=80,<82" wheel ninja "packaging>=24.2")
+PIP=(pip_quiet install -q "${BUILD_TOOLS[0]}")
+
+# The stack's pins (requirements/$STACK.txt, also setup.py's extras):
+# mmengine, mmcv (built here), the four model packages, and unpinned
+# runtime dependencies the wheels forget to declare.
+mapfile -t STACK_REQS < <(read_requirements "$STACK")
+pin_of() { printf '%s\n' "${STACK_REQS[@]}" | grep -E "^(onedl-)?$1==" ; }
+MMENGINE_PIN=$(pin_of mmengine)
+MMCV_PIN=$(pin_of mmcv)
+MMCV_DIST=${MMCV_PIN%%==*}
+MMCV_VERSION=${MMCV_PIN##*==}
+MODEL_PINS=()
+UNDECLARED_DEPS=()
+for req in "${STACK_REQS[@]}"; do
+  case "$req" in
+    "$MMENGINE_PIN"|"$MMCV_PIN") ;;
+    *==*) MODEL_PINS+=("$req") ;;
+    *) UNDECLARED_DEPS+=("$req") ;;
+  esac
+done
+# Dependencies of lemevit_mm itself (setup.py install_requires) and what
+# the `tests` extra of setup.py brings.
+EXTRA_DEPS=("${UNDECLARED_DEPS[@]}" rasterio)
 TEST_DEPS=(pytest onnx onnxruntime)
 ALL_PINS=("torch==${TORCH_VERSION}" "torchvision==${TORCHVISION_VERSION}"
-          "mmengine==${MMENGINE_VERSION}" "mmcv==${MMCV_VERSION}"
-          "${OPENMMLAB_PINS[@]}")
+          "$MMENGINE_PIN" "$MMCV_PIN" "${MODEL_PINS[@]}")
 
 CURRENT_STEP=""
-trap 'echo "install.sh: FAILED at step: ${CURRENT_STEP}" >&2' ERR
+on_error() {
+  echo "install.sh: FAILED at step: ${CURRENT_STEP} (STACK=${STACK})" >&2
+  echo "install.sh: the environment check says (python -m lemevit_mm.env):" >&2
+  "$PYTHON" "$REPO/lemevit_mm/env.py" >&2 || true
+}
+trap on_error ERR
 done_steps=()
 
 step() { CURRENT_STEP=$1; }
@@ -50,12 +112,12 @@ py_ok() { "$PYTHON" - "$@" >/dev/null 2>&1; }
 # self-check needs; prints the summary line. Used first as the fast path.
 self_check() {
   PINS="${ALL_PINS[*]}" DEPS="${EXTRA_DEPS[*]} ${TEST_DEPS[*]}" \
-    "$PYTHON" - "$REPO" "$@" <<'PY'
+    "$PYTHON" - "$REPO" "$STACK" "$@" <<'PY'
 import importlib.metadata as md
 import os
 import sys
 
-repo, status = sys.argv[1], ' '.join(sys.argv[2:])
+repo, stack, status = sys.argv[1], sys.argv[2], ' '.join(sys.argv[3:])
 for pin in os.environ['PINS'].split():
     name, version = pin.split('==')
     found = md.version(name).split('+')[0]
@@ -73,9 +135,9 @@ import torch  # noqa: E402
 import lemevit_mm  # noqa: E402
 here = os.path.dirname(os.path.dirname(os.path.abspath(lemevit_mm.__file__)))
 assert os.path.samefile(here, repo), f'lemevit_mm is installed from {here}'
-print(f'[install] OK: torch {torch.__version__}, mmcv {mmcv.__version__} '
-      f'(ops), mmdet, mmrotate, mmseg, mmpretrain, lemevit_mm '
-      f'{lemevit_mm.__version__} (editable); {status}')
+print(f'[install] OK ({stack} stack): torch {torch.__version__}, mmcv '
+      f'{mmcv.__version__} (ops), mmdet, mmrotate, mmseg, mmpretrain, '
+      f'lemevit_mm {lemevit_mm.__version__} (editable); {status}')
 PY
 }
 
@@ -84,14 +146,29 @@ if [ "${1:-}" != "--force" ] && \
   exit 0
 fi
 
-step "build tools (setuptools<82, wheel, ninja)"
+step "one stack per Python (STACK=${STACK})"
+if [ "$STACK" = openmmlab ]; then
+  other=onedl; found=$(installed_of onedl)
+else
+  other=openmmlab; found=$(installed_of openmmlab mmcv-lite mmengine-lite)
+fi
+if [ -n "$found" ]; then
+  echo "install.sh: $PYTHON has the ${other} stack (${found% }); the" \
+       "${STACK} stack installs the same modules, so it needs its own" \
+       "environment: python3 -m venv .venv-${STACK} &&" \
+       "PYTHON=.venv-${STACK}/bin/python make install STACK=${STACK}" >&2
+  exit 1
+fi
+
+step "build tools (${BUILD_TOOLS[*]})"
 if ! py_ok <<'PY'
-import setuptools, wheel, ninja
-assert int(setuptools.__version__.split('.')[0]) < 82
+import setuptools, wheel, ninja, packaging
+assert 80 <= int(setuptools.__version__.split('.')[0]) < 82
+assert tuple(map(int, packaging.__version__.split('.')[:2])) >= (24, 2)
 PY
 then
   say "$CURRENT_STEP"
-  "${PIP[@]}" "setuptools<82" wheel ninja
+  "${PIP[@]}" "${BUILD_TOOLS[@]}"
   done_steps+=("build-tools")
 fi
 
@@ -102,26 +179,29 @@ assert torch.__version__.split('+')[0] == sys.argv[1]
 assert torchvision.__version__.split('+')[0] == sys.argv[2]
 PY
 then
-  say "$CURRENT_STEP (large, from the local wheel store)"
+  say "$CURRENT_STEP (large)"
   "${PIP[@]}" "torch==${TORCH_VERSION}" "torchvision==${TORCHVISION_VERSION}"
   done_steps+=("torch")
 fi
 
-step "mmengine ${MMENGINE_VERSION}"
-if ! py_ok "$MMENGINE_VERSION" <<'PY'
-import sys, mmengine
-assert mmengine.__version__ == sys.argv[1]
+step "$MMENGINE_PIN"
+if ! py_ok "$MMENGINE_PIN" <<'PY'
+import importlib.metadata as md, sys
+name, version = sys.argv[1].split('==')
+assert md.version(name) == version
+import mmengine  # noqa: F401
 PY
 then
   say "$CURRENT_STEP"
-  "${PIP[@]}" "mmengine==${MMENGINE_VERSION}"
+  "${PIP[@]}" "$MMENGINE_PIN"
   done_steps+=("mmengine")
 fi
 
-step "mmcv ${MMCV_VERSION} with compiled ops"
-if ! py_ok "$MMCV_VERSION" <<'PY'
-import sys, mmcv
-assert mmcv.__version__ == sys.argv[1]
+step "$MMCV_PIN with compiled ops"
+if ! py_ok "$MMCV_PIN" <<'PY'
+import importlib.metadata as md, sys
+name, version = sys.argv[1].split('==')
+assert md.version(name) == version
 from mmcv.ops import nms_rotated  # noqa: F401 (needs the compiled ext)
 PY
 then
@@ -129,32 +209,35 @@ then
               | tr '+' '_')
   py_tag=$("$PYTHON" -c "import sys; print('cp%d%d' % sys.version_info[:2])")
   wheel_dir="$CACHE/wheels/torch-${torch_tag}-${py_tag}"
-  wheel=$(ls "$wheel_dir"/mmcv-"${MMCV_VERSION}"-*.whl 2>/dev/null | head -n1 \
-          || true)
+  wheel_name="${MMCV_DIST//-/_}-${MMCV_VERSION}-${py_tag}-*.whl"
+  wheel=$(ls "$wheel_dir"/$wheel_name 2>/dev/null | head -n1 || true)
   if [ -z "$wheel" ]; then
-    say "$CURRENT_STEP: building the wheel once (about 12 min on 2 cores)"
+    say "$CURRENT_STEP: building the wheel once (about 15 min on 2 cores)"
     build_dir=$(mktemp -d)
-    pip_quiet download -q --no-deps \
-      --no-binary mmcv --no-build-isolation "mmcv==${MMCV_VERSION}" \
-      -d "$build_dir"
-    tar -xzf "$build_dir"/mmcv-"${MMCV_VERSION}".tar.gz -C "$build_dir"
-    src="$build_dir/mmcv-${MMCV_VERSION}"
-    # torch>=2.1 headers need C++17 and 2.14 needs C++20; mmcv asks C++14.
-    sed -i 's/-std=c++14/-std=c++20/g' "$src/setup.py"
+    pip_quiet download -q --no-deps --no-binary :all: \
+      --no-build-isolation "$MMCV_PIN" -d "$build_dir"
+    tar -xzf "$build_dir"/*.tar.gz -C "$build_dir"
+    src=$(ls -d "$build_dir"/*mmcv-"${MMCV_VERSION}")
+    # torch 2.14's headers need C++20; mmcv 2.0.1 asks for C++14,
+    # onedl-mmcv for C++17.
+    sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' \
+      "$src/setup.py"
     mkdir -p "$wheel_dir"
-    (cd "$src" && MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-       pip_quiet wheel -q --no-build-isolation --no-deps . \
-       -w "$wheel_dir")
+    # --no-build-isolation: setup.py builds the ops only where it can
+    # import torch (onedl-mmcv always then; mmcv 2.0.1 with MMCV_WITH_OPS).
+    (cd "$src" && MMCV_WITH_OPS=1 FORCE_CUDA=0 \
+       MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+       pip_quiet wheel -q --no-build-isolation --no-deps . -w "$wheel_dir")
     rm -rf "$build_dir"
-    wheel=$(ls "$wheel_dir"/mmcv-"${MMCV_VERSION}"-*.whl | head -n1)
+    wheel=$(ls "$wheel_dir"/$wheel_name | head -n1)
   fi
   say "$CURRENT_STEP: installing $(basename "$wheel")"
   "${PIP[@]}" --no-deps --force-reinstall "$wheel"
   done_steps+=("mmcv")
 fi
 
-step "OpenMMLab packages (${OPENMMLAB_PINS[*]})"
-if ! PINS="${OPENMMLAB_PINS[*]}" DEPS="${EXTRA_DEPS[*]}" py_ok <<'PY'
+step "OpenMMLab packages (${MODEL_PINS[*]})"
+if ! PINS="${MODEL_PINS[*]}" DEPS="${EXTRA_DEPS[*]}" py_ok <<'PY'
 import importlib.metadata as md
 import os
 for pin in os.environ['PINS'].split():
@@ -170,13 +253,15 @@ then
 fi
 
 step "mmrotate Python 3.11 fix"
-# mmrotate 1.0.0rc1 imports Sequence from `collections`, removed in 3.10.
+# mmrotate 1.0.0rc1 imports Sequence from `collections`, removed in 3.10
+# (onedl-mmrotate is fixed).
 rotate_file=$("$PYTHON" -c "import importlib.util, os; \
 s = importlib.util.find_spec('mmrotate'); \
 print(os.path.join(os.path.dirname(s.origin), 'models', 'detectors', \
 'refine_single_stage.py'))")
-if grep -q '^from collections import Sequence' "$rotate_file"; then
-  sed -i 's/^from collections import Sequence/from collections.abc import Sequence/' \
+if grep -q '^from collections import Sequence' "$rotate_file" 2>/dev/null
+then
+  sed -i '/^from collections import Sequence/s/collections/collections.abc/' \
     "$rotate_file"
   done_steps+=("mmrotate-fix")
 fi
@@ -192,6 +277,7 @@ assert os.path.samefile(here, sys.argv[1])
 PY
 then
   say "$CURRENT_STEP"
+  # The stack is installed above (extra `$STACK` of setup.py names it).
   (cd "$REPO" && "${PIP[@]}" --no-build-isolation -e ".[tests]")
   done_steps+=("lemevit_mm")
 fi
