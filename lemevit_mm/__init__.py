@@ -20,7 +20,7 @@ register_weights_only_loader()
 register_renamed_scopes()
 
 # registration of the backbone, hooks and file backends
-from . import engine, models  # noqa: E402,F401
+from . import datasets, engine, models  # noqa: E402,F401
 from .utils.task_parts import (import_task_parts,  # noqa: E402
                                skipped_task_parts)
 

@@ -19,6 +19,8 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
+from ..datasets.synthetic import write_tiff
+
 # Vegetation colours (RGB) of fields and trees per season.
 SEASONS: Dict[str, Tuple[Tuple[int, int, int], Tuple[int, int, int]]] = {
     'summer': ((96, 150, 60), (40, 95, 35)),
@@ -116,12 +118,30 @@ def make_pair(size: int, rng: np.random.Generator
     return image_a, image_b, mask
 
 
+def extra_bands(image: np.ndarray, count: int) -> np.ndarray:
+    """``count`` more uint8 bands for an RGB scene: a near-infrared-like
+    band first (bright over vegetation), then fixed mixtures of R, G, B.
+    """
+    rgb = image.astype(np.float32)
+    planes = [2.0 * rgb[..., 1] - 0.8 * rgb[..., 0] - 0.2 * rgb[..., 2]
+              + 40]
+    for band in range(1, count):
+        weights = np.random.default_rng(band).uniform(-0.5, 1.0, 3)
+        planes.append(rgb @ weights / max(weights.sum(), 0.5))
+    return np.clip(np.dstack(planes[:count]), 0, 255).astype(np.uint8)
+
+
 def make_synthetic_cd(out_dir: str,
                       splits: Dict[str, int] = None,
                       size: int = 256,
                       layout: str = 'cdd',
-                      seed: int = 0) -> str:
+                      seed: int = 0,
+                      bands: int = 3) -> str:
     """Write a synthetic change-detection dataset.
+
+    With ``bands > 3`` the dates are ``bands``-band uint8 TIFFs (R, G, B,
+    then :func:`extra_bands`) and the labels PNG, in the folders of
+    ``layout``.
 
     Args:
         out_dir (str): Root folder (created).
@@ -131,6 +151,7 @@ def make_synthetic_cd(out_dir: str,
         layout (str): ``'cdd'`` (``A/B/OUT``, JPEG) or ``'levir'``
             (``A/B/label``, PNG). Defaults to 'cdd'.
         seed (int): Random seed. Defaults to 0.
+        bands (int): Bands per date (>= 3). Defaults to 3.
 
     Returns:
         str: ``out_dir``.
@@ -140,14 +161,27 @@ def make_synthetic_cd(out_dir: str,
                          f'{layout!r}.')
     if size < 32:
         raise ValueError(f'size must be at least 32, got {size}.')
+    if bands < 3:
+        raise ValueError(f'bands must be at least 3, got {bands}.')
     splits = splits or dict(train=8, val=4, test=4)
+    folders = LAYOUTS[layout]
+    if bands > 3:
+        folders = tuple((folder, suffix) for folder, suffix in
+                        zip((f for f, _ in folders), ('.tif', '.tif',
+                                                      '.png')))
     rng = np.random.default_rng(seed)
     for split, count in splits.items():
-        for folder, _ in LAYOUTS[layout]:
+        for folder, _ in folders:
             os.makedirs(osp.join(out_dir, split, folder), exist_ok=True)
         for index in range(count):
             arrays = make_pair(size, rng)
-            for (folder, suffix), array in zip(LAYOUTS[layout], arrays):
+            for (folder, suffix), array in zip(folders, arrays):
+                if suffix == '.tif':
+                    write_tiff(osp.join(out_dir, split, folder,
+                                        f'{index:05d}{suffix}'),
+                               np.dstack([array,
+                                          extra_bands(array, bands - 3)]))
+                    continue
                 if array.ndim == 3:
                     array = cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
                 path = osp.join(out_dir, split, folder,
@@ -167,10 +201,12 @@ def main() -> None:
     parser.add_argument('--size', type=int, default=256)
     parser.add_argument('--layout', choices=sorted(LAYOUTS), default='cdd')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--bands', type=int, default=3,
+                        help='bands per date; more than 3 writes TIFFs')
     args = parser.parse_args()
     make_synthetic_cd(args.out_dir,
                       dict(train=args.train, val=args.val, test=args.test),
-                      args.size, args.layout, args.seed)
+                      args.size, args.layout, args.seed, args.bands)
     print(f'wrote {args.out_dir}')
 
 

@@ -25,6 +25,9 @@ class CheckedDOTADataset(DOTADataset):
             Defaults to (1024, 1024).
         diff_thr (int): Objects with a larger difficulty are ignored.
             Defaults to 100.
+        img_suffix (str): Suffix of the image files, e.g. ``'.tif'`` for
+            N-band patches (read by ``LoadMultiBandImageFromFile``).
+            Defaults to '.png'.
         **kwargs: Arguments of :class:`mmengine.dataset.BaseDataset`.
 
     ``img_shape`` is this class's own argument: mmrotate 1.0.0rc1's
@@ -34,8 +37,10 @@ class CheckedDOTADataset(DOTADataset):
     def __init__(self,
                  img_shape: Tuple[int, int] = (1024, 1024),
                  diff_thr: int = 100,
+                 img_suffix: str = '.png',
                  **kwargs) -> None:
         self.patch_shape = tuple(img_shape)
+        self.image_suffix = img_suffix
         super().__init__(diff_thr=diff_thr, **kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -43,10 +48,14 @@ class CheckedDOTADataset(DOTADataset):
         list the images alone, as for the unlabelled test split)."""
         height, width = self.patch_shape
         if self.ann_file == '':
-            data_list = super().load_data_list()
-            for info in data_list:
-                info.update(height=height, width=width)
-            return data_list
+            return [
+                dict(img_path=path, file_name=osp.basename(path),
+                     img_id=osp.basename(path)[:-len(self.image_suffix)],
+                     height=height, width=width,
+                     instances=[dict(bbox=[], bbox_label=[], ignore_flag=0)])
+                for path in sorted(glob.glob(osp.join(
+                    self.data_prefix['img_path'], '*' + self.image_suffix)))
+            ]
         if not osp.isdir(self.ann_file):
             raise FileNotFoundError(
                 f'DOTA annotation folder not found: {self.ann_file}')
@@ -60,7 +69,7 @@ class CheckedDOTADataset(DOTADataset):
             objects, file_problems = read_annotation_file(txt_file, classes)
             problems += file_problems
             img_id = osp.splitext(osp.basename(txt_file))[0]
-            img_name = img_id + '.png'
+            img_name = img_id + self.image_suffix
             img_path = osp.join(self.data_prefix['img_path'], img_name)
             if not osp.isfile(img_path):
                 missing.append(img_path)

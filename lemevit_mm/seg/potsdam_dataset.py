@@ -29,6 +29,8 @@ class CheckedPotsdamDataset(PotsdamDataset):
     ``ValueError`` naming it, instead of a crash inside the loss, or a
     silently wrong score (mmseg's metric drops unknown ids).
     """
+    #: The script that prepares the data, named in error messages.
+    converter = 'tools/dataset_converters/potsdam.py'
 
     def load_data_list(self) -> List[dict]:
         data_list = super().load_data_list()
@@ -36,7 +38,7 @@ class CheckedPotsdamDataset(PotsdamDataset):
         if not data_list:
             raise FileNotFoundError(
                 f'No {self.img_suffix!r} image found under {img_dir!r}; '
-                'prepare the data with tools/dataset_converters/potsdam.py.')
+                f'prepare the data with {self.converter}.')
         missing = [info for info in data_list
                    if 'seg_map_path' in info
                    and not osp.isfile(info['seg_map_path'])]
@@ -72,8 +74,7 @@ class CheckedPotsdamDataset(PotsdamDataset):
             raise ValueError(
                 f'{path}: expected a single-channel label map of class ids, '
                 f'got an array of shape {tuple(label.shape)} (a colour '
-                'label? convert the ISPRS labels with '
-                'tools/dataset_converters/potsdam.py).')
+                f'label? convert the ISPRS labels with {self.converter}).')
         num_classes = len(self.metainfo['classes'])
         invalid = (label >= num_classes) & (label != self.ignore_index)
         if invalid.any():
@@ -108,3 +109,12 @@ class CheckedPotsdamDataset(PotsdamDataset):
         if self.reduce_zero_label:
             names = ['ignored boundary'] + names
         return ', '.join(f'{i} {name}' for i, name in enumerate(names))
+
+
+@DATASETS.register_module()
+class CheckedVaihingenDataset(CheckedPotsdamDataset):
+    """ISPRS Vaihingen (mmseg's ``ISPRSDataset``: the classes, label ids,
+    layout and options of Potsdam; IR-R-G images) with the file checks of
+    :class:`CheckedPotsdamDataset`. Prepared by
+    ``tools/dataset_converters/vaihingen.py``."""
+    converter = 'tools/dataset_converters/vaihingen.py'

@@ -2,8 +2,10 @@
 # map, as in the LeMeViT authors' change-detection code.
 norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    # ImageNet statistics (RGB), once per date: both dates are stacked.
+    # mmseg's SegDataPreProcessor with one mean/std per band, checked
+    # against the input (6 channels: both dates are stacked).
+    type='MultiBandSegDataPreProcessor',
+    # ImageNet statistics (RGB), once per date.
     mean=[123.675, 116.28, 103.53] * 2,
     std=[58.395, 57.12, 57.375] * 2,
     bgr_to_rgb=False,  # LoadImagePairFromFile already gives RGB
