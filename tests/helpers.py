@@ -6,8 +6,6 @@ import sys
 
 import torch
 from mmengine.config import Config
-from mmengine.registry import MODELS, DefaultScope
-from mmengine.utils import import_modules_from_strings
 
 from lemevit_mm.models import LeMeViT
 
@@ -77,10 +75,5 @@ def pretrained_tiny(checkpoint: str, **kwargs) -> LeMeViT:
 
 def build_model(cfg: Config) -> torch.nn.Module:
     """Build ``cfg.model`` the way MMEngine's runner does."""
-    import_modules_from_strings(**cfg.custom_imports)
-    DefaultScope.get_instance(f'configs-{cfg.filename}',
-                              scope_name=cfg.default_scope)
-    model = cfg.model
-    if cfg.get('data_preprocessor') is not None:
-        model.setdefault('data_preprocessor', cfg.data_preprocessor)
-    return MODELS.build(model)
+    from lemevit_mm.apis import build_model_from_config
+    return build_model_from_config(cfg)

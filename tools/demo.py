@@ -11,12 +11,17 @@ sample, on the CPU, in a few minutes.
    scored classes (clutter and boundaries ignored).
 4. Writes ``demo_predictions.png`` to the work dir: input, ground truth,
    untrained and trained predictions, side by side.
+5. Applies the trained model to a whole georeferenced scene, as
+   ``tools/infer.py`` does: a synthetic 512x512 GeoTIFF (UTM) becomes a
+   class-map GeoTIFF with the scene's georeference, scored against its
+   ground truth, and ``demo_scene.png`` (scene | predicted map | truth).
 
 Usage::
 
     python tools/demo.py [--iters 100] [--work-dir work_dirs/demo]
 """
 import argparse
+import os
 import os.path as osp
 import sys
 import time
@@ -32,8 +37,10 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)  # run from a checkout without installing, too
 
 import lemevit_mm  # noqa: E402,F401  (registers models, weights-only load)
-from lemevit_mm.apis import merge_cfg_options, setup_task  # noqa: E402
-from lemevit_mm.seg.synthetic import make_potsdam_sample  # noqa: E402
+from lemevit_mm.apis import (SegmentationInferencer,  # noqa: E402
+                             merge_cfg_options, setup_task)
+from lemevit_mm.seg.synthetic import (make_potsdam_sample,  # noqa: E402
+                                      render_tile)
 
 CONFIG = osp.join(REPO, 'configs', 'seg',
                   'lemevit_t_upernet_potsdam_sample.py')
@@ -127,6 +134,56 @@ def save_picture(path: str, untrained: list, trained: list,
     cv2.imwrite(path, picture[..., ::-1])
 
 
+def write_scene(path: str, size: int, seed: int,
+                tile: int = 128) -> np.ndarray:
+    """A synthetic ``size x size`` RGB GeoTIFF (UTM zone 33N, 5 cm
+    pixels), a mosaic of ``tile``-sized sample tiles (objects at the
+    training scale); returns its label map (Potsdam ids)."""
+    import rasterio
+    from rasterio.transform import from_origin
+    rng = np.random.default_rng(seed + 1000)
+    n = -(-size // tile)
+    tiles = [[render_tile(rng, tile) for _ in range(n)] for _ in range(n)]
+    image = np.concatenate([np.concatenate([t[0] for t in row], 1)
+                            for row in tiles])[:size, :size]
+    label = np.concatenate([np.concatenate([t[1] for t in row], 1)
+                            for row in tiles])[:size, :size]
+    with rasterio.open(path, 'w', driver='GTiff', width=size, height=size,
+                       count=3, dtype='uint8', crs='EPSG:32633',
+                       transform=from_origin(368000.0, 5810000.0, 0.05,
+                                             0.05)) as f:
+        f.write(image.transpose(2, 0, 1))
+    return label
+
+
+def infer_scene(args: argparse.Namespace, checkpoint: str,
+                palette: List[List[int]]) -> Tuple[str, str, float]:
+    """Step 5: the trained model on a whole GeoTIFF scene."""
+    import rasterio
+    scene = osp.join(args.work_dir, 'demo_scene.tif')
+    out = osp.join(args.work_dir, 'demo_scene_classes.tif')
+    truth = write_scene(scene, 512, args.seed)
+    inferencer = SegmentationInferencer(CONFIG, checkpoint, batch_size=4,
+                                        quiet=True)
+    if osp.exists(out):
+        os.remove(out)
+    inferencer(scene, out)
+    with rasterio.open(out) as f:
+        predicted = f.read(1)
+    with rasterio.open(scene) as f:
+        image = f.read().transpose(1, 2, 0)
+    # Potsdam ids 1-5 are the scored classes 0-4 (0 boundary, 6 clutter).
+    scored = (truth >= 1) & (truth <= 5)
+    accuracy = float((predicted[scored] == truth[scored] - 1).mean() * 100)
+    truth_shown = np.where(scored, truth - 1, 255)
+    gap = np.full((image.shape[0], 4, 3), 255, np.uint8)
+    picture = np.concatenate([image, gap, colorize(predicted, palette), gap,
+                              colorize(truth_shown, palette)], axis=1)
+    path = osp.join(args.work_dir, 'demo_scene.png')
+    cv2.imwrite(path, picture[..., ::-1])
+    return out, path, accuracy
+
+
 def summary(metrics: Dict[str, float]) -> str:
     return '  '.join(f'{key} {metrics[key]:6.2f}'
                      for key in ('OA', 'mF1', 'mIoU'))
@@ -158,6 +215,9 @@ def main() -> None:
     palette = runner.test_dataloader.dataset.metainfo['palette']
     picture = osp.join(args.work_dir, 'demo_predictions.png')
     save_picture(picture, untrained_pictures, trained_pictures, palette)
+    checkpoint = osp.join(args.work_dir, f'iter_{args.iters}.pth')
+    scene_map, scene_picture, scene_oa = infer_scene(args, checkpoint,
+                                                     palette)
     minutes = (time.time() - start) / 60
     print('\n[demo] LeMeViT-tiny UperNet on the synthetic Potsdam val '
           'tiles (slide inference; 5 scored classes):')
@@ -165,9 +225,13 @@ def main() -> None:
     print(f'[demo]   after {args.iters:4d} iterations {summary(trained)}')
     print(f'[demo] picture (input | ground truth | untrained | trained): '
           f'{picture}')
-    print(f'[demo] checkpoint: '
-          f'{osp.join(args.work_dir, f"iter_{args.iters}.pth")}; '
-          f'done in {minutes:.1f} min')
+    print(f'[demo] whole 512x512 GeoTIFF scene -> {scene_map} '
+          f'(OA {scene_oa:.2f}); picture (scene | prediction | truth): '
+          f'{scene_picture}')
+    print(f'[demo] the same from the command line:\n  python tools/infer.py '
+          f'{osp.relpath(CONFIG)} {checkpoint} '
+          f'{osp.join(args.work_dir, "demo_scene.tif")} -o scene_classes.tif')
+    print(f'[demo] checkpoint: {checkpoint}; done in {minutes:.1f} min')
     if trained['mF1'] <= untrained['mF1']:
         print('[demo] WARNING: training did not improve mF1.')
 

@@ -90,12 +90,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def is_collection(pattern: str) -> bool:
+    """Whether an input names several files (a folder or a glob): its
+    outputs then go into the folder ``-o``."""
+    return osp.isdir(pattern) or any(c in pattern for c in '*?[')
+
+
 def expand_inputs(pattern: str) -> List[str]:
     """Files of a path, folder or glob, sorted; an error if none."""
     if osp.isdir(pattern):
         files = [osp.join(pattern, name) for name in os.listdir(pattern)
                  if name.lower().endswith(RASTER_EXTENSIONS)]
-    elif any(c in pattern for c in '*?['):
+    elif is_collection(pattern):
         files = [f for f in glob.glob(pattern) if osp.isfile(f)]
     else:
         if not osp.exists(pattern):
@@ -120,14 +126,17 @@ def pair_inputs(files_a: List[str], files_b: List[str]) -> List[str]:
     return [by_name[osp.basename(f)] for f in files_a]
 
 
-def output_paths(task: str, inputs: List[str], out: str, tile: bool
-                 ) -> List[str]:
-    """One output file per input: ``out`` itself for a single input,
-    else ``out/<stem><ext>``."""
+def output_paths(task: str, inputs: List[str], out: str, tile: bool,
+                 collection: bool) -> List[str]:
+    """One output file per input: ``out`` itself for a single input file,
+    else ``out/<stem><ext>`` (a folder or glob of inputs)."""
     if task == 'cls' and not tile:
         return [out]
-    if len(inputs) == 1 and not osp.isdir(out):
+    if not collection:
         return [out]
+    if osp.isfile(out):
+        raise InputError(f'{out}: several inputs need a folder for -o, '
+                         'this is a file.')
     ext = OUTPUT_EXTENSIONS[task]
     return [osp.join(out, osp.splitext(osp.basename(f))[0] + ext)
             for f in inputs]
@@ -188,7 +197,8 @@ def run(args: argparse.Namespace) -> List[str]:
     inputs = expand_inputs(args.input)
     inputs_b = pair_inputs(inputs, expand_inputs(args.input_b)) \
         if task == 'cd' else []
-    outputs = output_paths(task, inputs, args.out, bool(args.tile))
+    outputs = output_paths(task, inputs, args.out, bool(args.tile),
+                           is_collection(args.input))
     check_outputs(task, outputs, args.probs, args.overwrite)
     kwargs = dict(device=args.device, batch_size=args.batch_size,
                   bands=args.bands, amp=args.amp, quiet=args.quiet)

@@ -161,6 +161,15 @@ def build_inferencer(config: Union[str, Config],
     return inferencer_class(cfg, checkpoint, **kwargs)
 
 
+def converts_bgr_to_rgb(preprocessor: torch.nn.Module) -> bool:
+    """Whether a data preprocessor swaps the channels of 3-band images
+    (mmengine/mmdet ``_channel_conversion``, mmseg ``channel_conversion``,
+    mmpretrain ``to_rgb``): the images it gets are then BGR, as OpenMMLab
+    loads them."""
+    return any(bool(getattr(preprocessor, name, False)) for name in
+               ('_channel_conversion', 'channel_conversion', 'to_rgb'))
+
+
 # ---------------------------------------------------------------------------
 # Progress and reading ahead
 # ---------------------------------------------------------------------------
@@ -197,9 +206,11 @@ class Progress:
         width = 24
         filled = int(width * self.done / max(self.total, 1))
         bar = '#' * filled + '.' * (width - filled)
+        minutes, seconds = divmod(int(eta), 60)
         sys.stderr.write(
             f'\r{self.label} [{bar}] {self.done}/{self.total} tiles '
-            f'{rate:.2f} tiles/s ETA {time.strftime("%H:%M:%S", time.gmtime(eta))}')
+            f'{rate:.2f} tiles/s ETA {minutes // 60}:{minutes % 60:02d}:'
+            f'{seconds:02d}')
         if self.done >= self.total:
             sys.stderr.write('\n')
         sys.stderr.flush()
@@ -287,8 +298,7 @@ class SceneInferencer:
         mean = getattr(preprocessor, 'mean', None)
         self.mean = None if mean is None else \
             mean.detach().flatten().cpu().numpy()
-        self._flip_rgb = bool(getattr(preprocessor, '_channel_conversion',
-                                      False))
+        self._flip_rgb = converts_bgr_to_rgb(preprocessor)
 
     # -- inputs ------------------------------------------------------------
     @property
@@ -312,10 +322,11 @@ class SceneInferencer:
                 f'of {self.cfg.filename} takes {self.in_channels}{hint}.')
         return source
 
-    def to_model_layout(self, data: np.ndarray, path: str) -> np.ndarray:
-        """A ``(C, h, w)`` read as float32 in the channel order the data
-        preprocessor expects (BGR for 3 bands), after checking that the
-        values fit its normalisation."""
+    def to_model_layout(self, data: np.ndarray, path: str,
+                        dtype: Optional[type] = np.float32) -> np.ndarray:
+        """A ``(C, h, w)`` read in the channel order the data preprocessor
+        expects (BGR for 3 bands), as ``dtype`` (None: unchanged), after
+        checking that the values fit its normalisation."""
         if data.dtype.itemsize > 1 and data.dtype.kind in 'ui' and \
                 self.mean is not None and self.mean.max() < 256 and \
                 data.size and data.max() > 255:
@@ -326,7 +337,7 @@ class SceneInferencer:
                 'give the mean/std of this data in its own units.')
         if data.shape[0] == 3 and self._flip_rgb:
             data = data[::-1]
-        return data.astype(np.float32)
+        return data if dtype is None else data.astype(dtype)
 
     def _autocast(self):
         if not self.amp:
@@ -408,9 +419,12 @@ class SceneInferencer:
         return int(head.get('num_classes', 0))
 
     def _dataset_class(self, dataset: dict):
+        """The config's dataset class (in its default scope), if known."""
         from mmengine.registry import DATASETS
         try:
-            return DATASETS.get(dataset.get('type'))
+            with DATASETS.switch_scope_and_registry(
+                    self.cfg.get('default_scope')) as registry:
+                return registry.get(dataset.get('type'))
         except Exception:  # an unknown type: no names from it
             return None
 
@@ -943,7 +957,9 @@ class ClassificationInferencer(SceneInferencer):
         def packed() -> Iterator[Tuple[str, dict]]:
             for path in paths:
                 with self.open(path) as source:
-                    image = self.to_model_layout(source.read(), path)
+                    # the pipeline's resize takes the source dtype
+                    image = self.to_model_layout(source.read(), path,
+                                                 dtype=None)
                 image = np.ascontiguousarray(image.transpose(1, 2, 0))
                 yield path, pipeline(dict(
                     img=image, img_shape=image.shape[:2],
