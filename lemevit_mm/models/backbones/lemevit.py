@@ -40,6 +40,7 @@ from torch import Tensor
 from ..utils import fast_inference
 from ..utils.attention import (merge_heads, multi_head_attention,
                                resolve_attn_backend, split_heads)
+from ..utils.channel_adaptation import adapt_stem_state, stem_mismatch_hint
 
 ArchSetting = Dict[str, Sequence]
 
@@ -388,6 +389,9 @@ OFFICIAL_KEY_MAP = (
 )
 # Weights of the authors' classifier head (see ``LeMeViTPooling``).
 OFFICIAL_HEAD_KEYS = ('norm.', 'norm_c.', 'head.')
+# The keys of a ``dict(type='Pretrained', ...)`` init_cfg of LeMeViT.
+PRETRAINED_KEYS = frozenset(
+    {'type', 'checkpoint', 'prefix', 'adapt_channels', 'rgb_bands'})
 
 
 def is_official_key(key: str) -> bool:
@@ -449,7 +453,9 @@ class LeMeViT(BaseModule):
             more compute). Defaults to False.
         init_cfg (dict | list[dict], optional): Initialisation config. With
             ``dict(type='Pretrained', checkpoint=..., prefix=...)`` the
-            checkpoint may be an authors' file or an MMEngine one; see
+            checkpoint may be an authors' file or an MMEngine one; an RGB
+            one loads into ``in_channels != 3`` with ``adapt_channels=
+            'zero' | 'mean' | 'repeat'`` and optionally ``rgb_bands``; see
             :meth:`load_pretrained`. Defaults to None.
     """
     arch_zoo = {
@@ -698,13 +704,22 @@ class LeMeViT(BaseModule):
         MMEngine's initialisation (the default one is done at build)."""
         cfg = self.init_cfg
         if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            self.load_pretrained(cfg['checkpoint'], prefix=cfg.get('prefix'))
+            unknown = set(cfg) - PRETRAINED_KEYS
+            if unknown:
+                raise ValueError(
+                    f'Unknown LeMeViT init_cfg keys {sorted(unknown)}; a '
+                    f'Pretrained init_cfg takes {sorted(PRETRAINED_KEYS)}.')
+            self.load_pretrained(cfg['checkpoint'], prefix=cfg.get('prefix'),
+                                 adapt_channels=cfg.get('adapt_channels'),
+                                 rgb_bands=cfg.get('rgb_bands'))
             self._is_init = True
             return
         super().init_weights()
 
-    def load_pretrained(self, checkpoint: str,
-                        prefix: Optional[str] = None) -> None:
+    def load_pretrained(
+            self, checkpoint: str, prefix: Optional[str] = None,
+            adapt_channels: Optional[str] = None,
+            rgb_bands: Optional[Sequence[Optional[int]]] = None) -> None:
         """Load a LeMeViT checkpoint into this backbone.
 
         Accepts the authors' files (weights under ``model``,
@@ -718,12 +733,22 @@ class LeMeViT(BaseModule):
             prefix (str, optional): Take only the weights under this prefix
                 (e.g. ``'backbone.'``). Defaults to None: a ``backbone.``
                 prefix is detected and stripped.
+            adapt_channels (str, optional): ``'zero'``, ``'mean'`` or
+                ``'repeat'``: adapt an RGB checkpoint's stem to
+                ``in_channels`` bands (see
+                :mod:`~lemevit_mm.models.utils.channel_adaptation`).
+                Defaults to None: the stem must fit as it is.
+            rgb_bands (Sequence[int | None], optional): The 0-based input
+                bands of R, G and B (None where absent), for
+                ``adapt_channels``. Defaults to None: ``(0, 1, 2)``.
         """
         from ...utils.checkpoint import load_weights, select_state_dict
         logger = MMLogger.get_current_instance()
         state = select_state_dict(load_weights(checkpoint), checkpoint)
         state = strip_prefix(state, prefix)
         state = {convert_official_key(k): v for k, v in state.items()}
+        state, adaptation = adapt_stem_state(
+            state, self.in_channels, adapt_channels, rgb_bands, checkpoint)
         own = self.state_dict()
         matched = {k: v for k, v in state.items() if k in own}
         if not matched:
@@ -738,7 +763,8 @@ class LeMeViT(BaseModule):
                 f'{checkpoint} does not fit this LeMeViT (embed_dims='
                 f'{self.embed_dims}, depths={self.depths}, in_channels='
                 f'{self.in_channels}); {len(wrong)} shapes differ, e.g. '
-                + '; '.join(wrong[:3]))
+                + '; '.join(wrong[:3]) + '.'
+                + stem_mismatch_hint(state, self.in_channels))
         missing = sorted(set(own) - set(matched))
         head = [k for k in state if k not in own
                 and k.startswith(OFFICIAL_HEAD_KEYS)]
@@ -749,6 +775,16 @@ class LeMeViT(BaseModule):
             f'{checkpoint}; missing: {len(missing)}, unexpected: '
             f'{len(unexpected)}, classifier-head weights ignored: '
             f'{len(head)}.')
+        if adaptation:
+            logger.info(f'LeMeViT: {adaptation}.')
+            zero_bands = [band for band in range(self.in_channels)
+                          if not self.stem[0].weight[:, band].any()]
+            if zero_bands and self.frozen_stages >= 0:
+                logger.warning(
+                    'LeMeViT: the stem is frozen (frozen_stages='
+                    f'{self.frozen_stages}), so the zero filters of bands '
+                    f'{zero_bands} never train: those bands are ignored. '
+                    "Use adapt_channels='mean' or train the stem.")
         if missing:
             logger.warning(f'LeMeViT: weights missing in {checkpoint}: '
                            f'{missing}')
