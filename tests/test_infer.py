@@ -297,8 +297,8 @@ def test_change_detection(tmp_path, checkpoints, capsys):
                              forward=model,
                              to_labels=inferencer._change_outputs)
     with rasterio.open(a) as fa, rasterio.open(b) as fb:
-        both = np.concatenate([fa.read()[::-1], fb.read()[::-1]])
-    # the CD preprocessor flips no channels (6 of them): BGR, BGR
+        # LoadImagePairFromFile hands both dates over in RGB order
+        both = np.concatenate([fa.read(), fb.read()])
     expected = model(both[None].astype(np.float32))[0].argmax(0)
     np.testing.assert_array_equal(result['labels'], expected)
     # pairs on different grids are refused, --align resamples B onto A

@@ -15,11 +15,11 @@ and on the tiling of :mod:`lemevit_mm.apis.tiling`:
 :func:`build_inferencer` picks the class from the config, as
 ``tools/infer.py`` does.
 
-Pixel values reach the model as the config's data preprocessor expects
-images loaded by OpenMMLab's ``LoadImageFromFile``: a 3-band raster (RGB
-in the file) is handed over in BGR order, and the preprocessor's
-``bgr_to_rgb`` turns it back; rasters of any other band count keep their
-band order. The values themselves are not rescaled: uint8 and uint16
+Pixel values reach the data preprocessor as the config's image loader
+would hand them over: a 3-band raster (RGB in the file) in BGR order for
+OpenMMLab's ``LoadImageFromFile`` (the preprocessor's ``bgr_to_rgb``
+turns it back), in file order for the multi-band and pair loaders of
+this project; other band counts keep their band order. The values themselves are not rescaled: uint8 and uint16
 rasters are normalised by the preprocessor's ``mean`` and ``std``, in the
 data's own units.
 """
@@ -161,13 +161,28 @@ def build_inferencer(config: Union[str, Config],
     return inferencer_class(cfg, checkpoint, **kwargs)
 
 
-def converts_bgr_to_rgb(preprocessor: torch.nn.Module) -> bool:
-    """Whether a data preprocessor swaps the channels of 3-band images
-    (mmengine/mmdet ``_channel_conversion``, mmseg ``channel_conversion``,
-    mmpretrain ``to_rgb``): the images it gets are then BGR, as OpenMMLab
-    loads them."""
-    return any(bool(getattr(preprocessor, name, False)) for name in
-               ('_channel_conversion', 'channel_conversion', 'to_rgb'))
+def test_pipeline(cfg: Config) -> List[dict]:
+    """The steps of the config's test pipeline."""
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    return list(dataset.get('pipeline') or cfg.get('test_pipeline') or [])
+
+
+def loader_channel_order(cfg: Config) -> str:
+    """In which order the config's image loader hands over the bands of a
+    3-band image: ``'bgr'`` (OpenMMLab's ``LoadImageFromFile``, OpenCV's
+    order, turned back by the preprocessor's ``bgr_to_rgb``) or ``'file'``
+    (the multi-band loaders, and ``LoadImagePairFromFile`` with its
+    default ``channel_order='rgb'``)."""
+    for step in test_pipeline(cfg):
+        kind = str(step.get('type', ''))
+        if 'Load' not in kind or 'Annotation' in kind:
+            continue
+        if 'MultiBand' in kind:
+            return 'file'
+        return 'file' if step.get('channel_order', 'bgr' if kind ==
+                                  'LoadImageFromFile' else 'rgb') == 'rgb' \
+            else 'bgr'
+    return 'bgr'
 
 
 # ---------------------------------------------------------------------------
@@ -298,7 +313,7 @@ class SceneInferencer:
         mean = getattr(preprocessor, 'mean', None)
         self.mean = None if mean is None else \
             mean.detach().flatten().cpu().numpy()
-        self._flip_rgb = converts_bgr_to_rgb(preprocessor)
+        self.channel_order = loader_channel_order(self.cfg)
 
     # -- inputs ------------------------------------------------------------
     @property
@@ -324,9 +339,10 @@ class SceneInferencer:
 
     def to_model_layout(self, data: np.ndarray, path: str,
                         dtype: Optional[type] = np.float32) -> np.ndarray:
-        """A ``(C, h, w)`` read in the channel order the data preprocessor
-        expects (BGR for 3 bands), as ``dtype`` (None: unchanged), after
-        checking that the values fit its normalisation."""
+        """A ``(C, h, w)`` read as the config's image loader would hand it
+        to the data preprocessor (see :func:`loader_channel_order`), as
+        ``dtype`` (None: unchanged), after checking that the values fit
+        the preprocessor's normalisation."""
         if data.dtype.itemsize > 1 and data.dtype.kind in 'ui' and \
                 self.mean is not None and self.mean.max() < 256 and \
                 data.size and data.max() > 255:
@@ -335,7 +351,7 @@ class SceneInferencer:
                 f'the data_preprocessor.mean of {self.cfg.filename} '
                 f'({self.mean.round(2).tolist()}) is for 8-bit data: '
                 'give the mean/std of this data in its own units.')
-        if data.shape[0] == 3 and self._flip_rgb:
+        if data.shape[0] == 3 and self.channel_order == 'bgr':
             data = data[::-1]
         return data if dtype is None else data.astype(dtype)
 
@@ -926,10 +942,8 @@ class ClassificationInferencer(SceneInferencer):
 
     def _test_pipeline(self):
         from mmengine.dataset import Compose
-        steps = [dict(step) for step in self.cfg.test_dataloader.dataset.get(
-            'pipeline', self.cfg.get('test_pipeline', []))
-            if 'Load' not in step['type']]
-        return Compose(steps)
+        return Compose([dict(step) for step in test_pipeline(self.cfg)
+                        if 'Load' not in step['type']])
 
     def scores(self, batch: List[Any]) -> np.ndarray:
         """Class probabilities ``(B, K)`` of packed samples, or of a
@@ -955,6 +969,7 @@ class ClassificationInferencer(SceneInferencer):
         progress = Progress(len(paths), 'images', self.quiet)
 
         def packed() -> Iterator[Tuple[str, dict]]:
+            # the loading step is replaced by the raster reader
             for path in paths:
                 with self.open(path) as source:
                     # the pipeline's resize takes the source dtype

@@ -3,10 +3,11 @@
 
 For each scene size a synthetic 3-band uint8 GeoTIFF (UTM georeference)
 is written once under ``--work-dir``; then, in a fresh process per size
-(so that peak memory is that run's own), the model first runs
-``--raw-batches`` batches of random tiles (raw throughput: the model
-alone, same tile and batch size), then the whole scene goes through
-:class:`lemevit_mm.apis.SegmentationInferencer` into a class-map GeoTIFF.
+(so that peak memory is that run's own), the model runs ``--raw-batches``
+batches of random tiles before and after the scene (raw throughput: the
+model alone, same tile and batch size; the mean of both), and the whole
+scene goes through :class:`lemevit_mm.apis.SegmentationInferencer` into a
+class-map GeoTIFF.
 The table gives megapixels/s, tiles/s, their ratio to the raw tile
 throughput and the peak resident memory (RSS) of each run.
 
@@ -96,11 +97,17 @@ def worker(args: argparse.Namespace) -> dict:
     batch = np.random.default_rng(0).uniform(
         0, 255, (args.batch_size, inferencer.in_channels, *tile)).astype(
             np.float32)
+    def raw_rate() -> float:
+        start = time.perf_counter()
+        for _ in range(args.raw_batches):
+            inferencer.forward_tiles(batch)
+        return args.raw_batches * args.batch_size / (
+            time.perf_counter() - start)
+
     inferencer.forward_tiles(batch)  # warm-up
-    start = time.perf_counter()
-    for _ in range(args.raw_batches):
-        inferencer.forward_tiles(batch)
-    raw = args.raw_batches * args.batch_size / (time.perf_counter() - start)
+    # raw throughput before and after the scene: their mean is compared
+    # with the scene's, so slow drifts of the machine cancel out
+    raw_before = raw_rate()
     rss_model = peak_rss_mb()
     scene = osp.join(args.work_dir, f'scene_{args.worker}.tif')
     out = osp.join(args.work_dir, f'classes_{args.worker}.tif')
@@ -108,6 +115,7 @@ def worker(args: argparse.Namespace) -> dict:
         os.remove(out)
     result = inferencer(scene, out, tile=tile, overlap=args.overlap)
     seconds = result['seconds']
+    raw = (raw_before + raw_rate()) / 2
     return dict(size=args.worker, tiles=result['tiles'], seconds=seconds,
                 tiles_per_s=result['tiles'] / seconds,
                 mpix_per_s=args.worker ** 2 / 1e6 / seconds,
