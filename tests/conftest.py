@@ -49,11 +49,19 @@ def pytest_configure(config) -> None:
             'folder holding reference/)')
 
 
-def pytest_report_header(config) -> str:
+def reference_note() -> str:
     if released_available():
         return f'reference weights: seeded and released ({REFERENCE})'
     return (f'reference weights: seeded only; the released checkpoint is '
             f'not at {OFFICIAL_TINY}, so its cases are not collected')
+
+
+def pytest_report_header(config) -> str:
+    return reference_note()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    terminalreporter.write_line(reference_note())
 
 
 @pytest.fixture(scope='session', params=reference_sources())

@@ -14,13 +14,18 @@ import export_onnx  # noqa: E402
 pytest.importorskip('onnxruntime')
 
 
-def test_backbone_export_dynamic_sizes(tmp_path, official_tiny, capsys):
+def test_backbone_export_dynamic_sizes(tmp_path, official_tiny,
+                                      reference_io, capsys):
     """The authors' weights make a frozen softmax scale visible: the second
-    size and batch would be off by ~1 if log(M)/log(N) were a constant."""
+    size and batch would be off by ~1 if log(M)/log(N) were a constant.
+    (The seeded weights give maps of a larger magnitude: their float32
+    rounding bound applies.)"""
     out = tmp_path / 'lemevit_t.onnx'
+    atol = max(1e-4, *reference_io['dense_tol'])
     export_onnx.main(['lemevit-t-backbone', '--checkpoint', official_tiny,
                       '--out', str(out), '--input-size', '64',
-                      '--verify-size', '3', '96', '160'])
+                      '--verify-size', '3', '96', '160',
+                      '--atol', str(atol)])
     stdout = capsys.readouterr().out
     assert 'out0, out1, out2, out3' in stdout
     assert '(3, 96, 160)' in stdout

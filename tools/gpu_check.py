@@ -240,15 +240,16 @@ def precision(device: str, name: str):
 
 def parity_rows(model: nn.Module, inputs, references: Sequence[torch.Tensor],
                 authors: Sequence[float], device: str, labels: Sequence[str],
-                precisions: Sequence[str]) -> List[list]:
+                paths: Dict[str, Sequence[str]]) -> List[list]:
     """Rows ``[label, precision, path, error, authors', bound, verdict]``
-    of ``model`` against the float64 references."""
+    of ``model`` against the float64 references, for each precision and
+    its paths (``'plain'``, ``'fused'``) in ``paths``."""
     from lemevit_mm.utils.seeded_reference import max_abs_error
     rows = []
     model = model.to(device)
     inputs = inputs.to(device)
-    for name in precisions:
-        for path in ('plain', 'fused'):
+    for name, name_paths in paths.items():
+        for path in name_paths:
             grad = torch.enable_grad() if path == 'plain' else \
                 torch.no_grad()
             with grad, precision(device, name):
@@ -270,9 +271,11 @@ def parity(args, cfg, report: Report, lines: List[str]) -> None:
     from lemevit_mm.utils.seeded_reference import (load_seeded_reference,
                                                    seeded_backbone,
                                                    seeded_classifier)
-    precisions = ['fp32', 'fp16', 'bf16']
+    both = ('plain', 'fused')
+    paths = dict(fp32=both, fp16=both, bf16=both)
     if not args.device.startswith('cuda'):
-        precisions = ['fp32', 'bf16']  # CPU autocast: bf16
+        # CPU autocast is bf16; its plain (autograd) path is slow there
+        paths = dict(fp32=both, bf16=both if not args.quick else ('fused', ))
     lines += [
         'Max abs error against the authors\' float64 outputs (CPU) on the '
         'seeded weights of `tests/data/seeded`; "authors\'" is their own '
@@ -285,11 +288,11 @@ def parity(args, cfg, report: Report, lines: List[str]) -> None:
         dense = [f'{arch} backbone map {i + 1}' for i in range(4)]
         rows += parity_rows(seeded_backbone(ref), ref.dense_input,
                             ref.dense_feats, ref.fp32_error['dense'],
-                            args.device, dense, precisions)
+                            args.device, dense, paths)
         rows += parity_rows(seeded_classifier(ref), ref.cls_input,
                             [ref.cls_logits], [ref.fp32_error['cls']],
                             args.device, [f'{arch} classifier logits'],
-                            precisions)
+                            paths)
     for row in rows:
         if row[-1] != 'ok':
             report.fail(f'parity: {row[0]} {row[1]} {row[2]}: error '
@@ -442,12 +445,16 @@ def lemevit_classifier(arch: str) -> nn.Module:
     return PlainClassifier(arch)
 
 
-def timm_model(name: str) -> Optional[nn.Module]:
+def timm_model(name: str, notes: List[str]) -> Optional[nn.Module]:
+    """timm's ``name`` (random weights), or None with a note why not."""
     try:
         import timm
-    except ImportError:
+        return timm.create_model(name, pretrained=False)
+    except Exception as err:  # noqa: BLE001 -- a peer is optional
+        reason = 'timm not installed' if isinstance(err, ImportError) \
+            else f'{type(err).__name__}: {err}'
+        notes.append(f'{name}: not timed ({reason})')
         return None
-    return timm.create_model(name, pretrained=False)
 
 
 def inference_candidate(name: str, model: nn.Module, args, cfg,
@@ -486,63 +493,87 @@ def timing_args(timing: dict) -> SimpleNamespace:
 
 def throughput(args, cfg, report: Report, lines: List[str],
                results: Dict[str, float]) -> None:
-    lines += [f'Batch {cfg.batch}, {cfg.size}x{cfg.size}, '
-              f'{precision_name(cfg.amp)}, channels last, no grad; '
-              'median of rounds; models timed interleaved. Paper: the '
-              'LeMeViT paper\'s GPU figures.', '']
+    """Eager timings of all models, interleaved; then each model compiled
+    and timed alone while the budget lasts. The section is rewritten
+    after every step, so a run stopped early keeps what it measured."""
+    intro = [f'Batch {cfg.batch}, {cfg.size}x{cfg.size}, '
+             f'{precision_name(cfg.amp)}, channels last, no grad; median of '
+             'rounds; the eager models timed interleaved. Paper: the LeMeViT '
+             "paper's GPU figures. tiny / this: LeMeViT-tiny's img/s over "
+             "the model's (the paper: tiny about "
+             f'{PAPER_SPEEDUP}x faster than its baselines).', '']
     models: List[Tuple[str, Optional[nn.Module]]] = [
         (f'LeMeViT-{arch}', lemevit_classifier(arch)) for arch in cfg.archs]
-    models += [(peer, timm_model(peer)) for peer in PEERS]
-    missing = [name for name, model in models if model is None]
+    notes: List[str] = []
+    models += [(peer, timm_model(peer, notes)) for peer in PEERS]
     present = [(name, model) for name, model in models if model is not None]
-    eager = [inference_candidate(name, model, args, cfg)
-             for name, model in present]
-    run_rounds(eager, timing_args(cfg.timing), args.device)
-    for cand in eager:
-        results[cand.name] = cand.median
-    compiled_rates: Dict[str, float] = {}
-    skipped: List[str] = []
+    eager: Dict[str, float] = {}
+    compiled: Dict[str, float] = {}
+
+    def render() -> None:
+        rows = []
+        for name, _ in present:
+            arch = name.split('-')[1] if name.startswith('LeMeViT') else ''
+            paper = PAPER_IMG_S.get(arch)
+            cells = [name]
+            for rates in (eager, compiled):
+                rate = rates.get(name)
+                cells.append('-' if rate is None else f'{rate:.1f}')
+            cells.append('-' if paper is None else f'{paper:.0f}')
+            for rates in (eager, compiled):
+                rate = rates.get(name)
+                cells.append('-' if paper is None or rate is None
+                             else f'{rate / paper:.2f}')
+            for rates in (eager, compiled):
+                tiny, rate = rates.get('LeMeViT-tiny'), rates.get(name)
+                cells.append('-' if arch or tiny is None or rate is None
+                             else f'{tiny / rate:.2f}')
+            rows.append(cells)
+        lines[:] = intro + table(
+            ('model', 'eager img/s', 'compiled img/s', 'paper img/s',
+             'eager / paper', 'compiled / paper', 'tiny / this, eager',
+             'tiny / this, compiled'), rows) + [''] + \
+            [f'- {note}' for note in notes]
+        report.write()
+
+    candidates = [inference_candidate(name, model, args, cfg)
+                  for name, model in present]
+    run_rounds(candidates, timing_args(cfg.timing), args.device)
+    for cand in candidates:
+        eager[cand.name] = results[cand.name] = cand.median
     if not cfg.compile:
-        skipped.append('torch.compile: not run (--quick or --no-compile)')
-    else:
-        order = ['LeMeViT-tiny', *PEERS, 'LeMeViT-small', 'LeMeViT-base']
-        by_name = dict(present)
-        last_cost = 60.0
-        for name in order:
-            if name not in by_name:
-                continue
-            left = args.budget - report.elapsed()
-            if left < 1.5 * last_cost:
-                skipped.append(f'{name} (compile): skipped, {left:.0f} s '
-                               f'left of the budget')
-                continue
-            start = time.perf_counter()
+        notes.append('torch.compile: not run (--quick or --no-compile)')
+    render()
+    if not cfg.compile:
+        return
+    by_name = dict(present)
+    last_cost = 60.0
+    for name in ['LeMeViT-tiny', *PEERS, 'LeMeViT-small', 'LeMeViT-base']:
+        if name not in by_name:
+            continue
+        left = args.budget - report.elapsed()
+        if left < 1.5 * last_cost:
+            notes.append(f'{name} compiled: skipped, {left:.0f} s left of '
+                         'the budget')
+            continue
+        start = time.perf_counter()
+        try:
             cand = inference_candidate(f'{name} (compile)', by_name[name],
                                        args, cfg, compiled=True)
             run_rounds([cand], timing_args(cfg.timing), args.device)
+        except Exception as err:  # noqa: BLE001 -- reported
+            notes.append(f'{name} compiled: failed, {type(err).__name__}: '
+                         f'{str(err)[:200]}')
+            if name.startswith('LeMeViT'):
+                report.fail(f'torch.compile of {name}: {err!r:.200}')
+            continue
+        finally:
             last_cost = time.perf_counter() - start
-            compiled_rates[name] = cand.median
-            results[cand.name] = cand.median
-            report.write()
-    tiny = results.get('LeMeViT-tiny')
-    rows = []
-    for name, _ in present:
-        arch = name.split('-')[1] if name.startswith('LeMeViT') else None
-        paper = PAPER_IMG_S.get(arch)
-        rate = results[name]
-        rate_c = compiled_rates.get(name)
-        rows.append([
-            name, f'{rate:.1f}',
-            '-' if rate_c is None else f'{rate_c:.1f}',
-            '-' if paper is None else f'{paper:.0f}',
-            '-' if paper is None else f'{rate / paper:.2f}',
-            '-' if arch or not tiny else f'{tiny / rate:.2f}'])
-    lines += table(('model', 'eager img/s', 'compiled img/s', 'paper img/s',
-                    'eager / paper', 'LeMeViT-tiny eager / this'), rows)
-    lines += ['', f'The paper: LeMeViT-tiny about {PAPER_SPEEDUP}x faster '
-              'than its baselines.']
-    lines += [f'- {note}' for note in skipped]
-    lines += [f'- {name}: timm not installed, not timed' for name in missing]
+        compiled[name] = results[cand.name] = cand.median
+        notes.append(f'{name} compiled: compile and timing took '
+                     f'{last_cost:.0f} s')
+        render()
+    render()
 
 
 def rewrites_on_off(args, cfg, report: Report, lines: List[str]) -> None:
