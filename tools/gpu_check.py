@@ -111,11 +111,13 @@ def settings(args) -> SimpleNamespace:
         return SimpleNamespace(
             parity_archs=('tiny', ), archs=('tiny', ), batch=2, size=64,
             timing=once, cls_train=(2, 64), seg_train=(2, 64),
-            train_timing=once, compile=False, amp=amp)
+            seg_channels=(64, 32), train_timing=once, compile=False,
+            amp=amp)
     return SimpleNamespace(
         parity_archs=('tiny', 'small'), archs=ARCHS, batch=256, size=224,
         timing=dict(warmup=3, iters=5, rounds=5), cls_train=(128, 224),
-        seg_train=(16, 512), train_timing=dict(warmup=2, iters=3, rounds=3),
+        seg_train=(16, 512), seg_channels=(512, 256),
+        train_timing=dict(warmup=2, iters=3, rounds=3),
         compile=not args.no_compile, amp=amp)
 
 
@@ -663,11 +665,13 @@ class UperNet(nn.Module):
     """LeMeViT + :class:`UperNetHead`; the loss is mmseg's: cross-entropy
     of the upsampled logits, plus 0.4 times that of the auxiliary head."""
 
-    def __init__(self, arch: str = 'tiny', num_classes: int = 5) -> None:
+    def __init__(self, arch: str = 'tiny', num_classes: int = 5,
+                 channels: int = 512, aux_channels: int = 256) -> None:
         super().__init__()
         from lemevit_mm.models import LeMeViT
         self.backbone = LeMeViT(arch)
-        self.head = UperNetHead(self.backbone.embed_dims[1:], num_classes)
+        self.head = UperNetHead(self.backbone.embed_dims[1:], num_classes,
+                                channels, aux_channels)
 
     def loss(self, images, labels):
         logits, aux = self.head(self.backbone(images))
@@ -727,7 +731,9 @@ def training(args, cfg, report: Report, lines: List[str]) -> None:
                         f'{cls_size}x{cls_size}', lemevit_classifier('tiny'),
                         cls_loss, cls_batch, cls_size, 1000, False, args),
         train_candidate(f'LeMeViT-tiny UperNet, batch {seg_batch}, '
-                        f'{seg_size}x{seg_size}', UperNet('tiny'), seg_loss,
+                        f'{seg_size}x{seg_size}, head channels '
+                        f'{cfg.seg_channels[0]}/{cfg.seg_channels[1]}',
+                        UperNet('tiny', 5, *cfg.seg_channels), seg_loss,
                         seg_batch, seg_size, 5, True, args)]
     run_rounds(candidates, timing_args(cfg.train_timing), args.device)
     lines += ['One step: forward, loss, backward (gradient scaling on '
