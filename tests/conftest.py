@@ -8,9 +8,12 @@ The fidelity tests compare with the authors' own outputs. Two sources:
   every test on it.
 - ``released`` (when ``$LEMEVIT_SHARED/reference`` has it, default
   ``../shared``): the authors' released LeMeViT-tiny checkpoint (35 MB,
-  not in the repository) and its reference tensors. Each fidelity test
-  then runs a second time on the trained weights. Without the files these
-  cases are not collected (the header of the test report says so);
+  not in the repository) and its reference tensors. The tests marked
+  ``trained_weights`` (where trained activations add something: the
+  numbers of the maps, logits, export and compile) then run a second time
+  on them; the ``[released]`` cases of the others (checkpoint formats,
+  which the seeded file shares) are deselected. Without the files these
+  cases are not collected (the test report says so);
   ``LEMEVIT_REQUIRE_RELEASED=1`` makes their absence an error instead.
 """
 import os
@@ -41,12 +44,30 @@ def reference_sources() -> List[str]:
 
 
 def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        'markers', 'trained_weights: also run on the released checkpoint')
     if os.environ.get(REQUIRE_RELEASED) == '1' and \
             not released_available():
         raise pytest.UsageError(
             f'{REQUIRE_RELEASED}=1 but the released reference is missing: '
             f'{OFFICIAL_TINY} and {TINY_IO} (set LEMEVIT_SHARED to the '
             'folder holding reference/)')
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Keep the ``[released]`` cases of ``trained_weights`` tests only."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, 'callspec', None)
+        released = callspec is not None and \
+            callspec.params.get('reference_source') == 'released'
+        if released and item.get_closest_marker('trained_weights') is None:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def reference_note() -> str:

@@ -28,6 +28,7 @@ class LogCapture(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+@pytest.mark.trained_weights
 @pytest.mark.parametrize('backend', [*HERE_BACKENDS, 'auto'])
 def test_dense_features_match_reference(official_tiny, reference_io,
                                         backend):
@@ -48,6 +49,7 @@ def test_dense_features_match_reference(official_tiny, reference_io,
     assert_dense_match(feats, reference_io)
 
 
+@pytest.mark.trained_weights
 def test_wrong_softmax_scale_is_visible(official_tiny, reference_io,
                                         monkeypatch):
     """The reference can tell a 1% scale error apart: the test has teeth."""
@@ -392,6 +394,7 @@ def test_missing_checkpoint_file(tmp_path):
         LeMeViT('tiny').load_pretrained(str(tmp_path / 'nope.pth'))
 
 
+@pytest.mark.trained_weights
 def test_training_path_matches_reference(official_tiny, reference_io):
     """With autograd on, the plain (unfused) ops run: same numbers."""
     model = pretrained_tiny(official_tiny)

@@ -45,6 +45,7 @@ def assert_logits_match(model, reference_io) -> None:
     assert error < reference_io['cls_tol'], reference_io['source']
 
 
+@pytest.mark.trained_weights
 def test_converted_checkpoint_reproduces_logits(
         converter, tiny_classifier, official_tiny, reference_io, tmp_path):
     dst = str(tmp_path / 'lemevit_t_in1k.pth')
@@ -65,6 +66,7 @@ def test_converted_checkpoint_reproduces_logits(
         assert torch.equal(value, saved['state_dict']['backbone.' + key])
 
 
+@pytest.mark.trained_weights
 def test_unconverted_official_file_loads_the_same(
         tiny_classifier, official_tiny, reference_io, tmp_path):
     torch.nn.init.zeros_(tiny_classifier.head.fc.weight)

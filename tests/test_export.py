@@ -14,6 +14,7 @@ import export_onnx  # noqa: E402
 pytest.importorskip('onnxruntime')
 
 
+@pytest.mark.trained_weights
 def test_backbone_export_dynamic_sizes(tmp_path, official_tiny,
                                       reference_io, capsys):
     """The authors' weights make a frozen softmax scale visible: the second
@@ -36,6 +37,7 @@ def test_backbone_export_dynamic_sizes(tmp_path, official_tiny,
     assert [d.dim_param != '' for d in dims] == [True, False, True, True]
 
 
+@pytest.mark.trained_weights
 def test_classifier_export_matches_reference(tmp_path, official_tiny,
                                              reference_io):
     config = osp.join(REPO, 'configs', 'cls', 'lemevit_t_in1k.py')

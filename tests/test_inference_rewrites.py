@@ -162,6 +162,7 @@ def test_onednn_linear_operator():
             assert (out - expected).abs().max() < 1e-4
 
 
+@pytest.mark.trained_weights
 def test_compiled_backbone_matches_reference(official_tiny, reference_io):
     """torch.compile of the inference path (custom oneDNN operator, folded
     attention, chunked MLP) against the authors' tensors."""
