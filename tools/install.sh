@@ -22,6 +22,13 @@
 set -euo pipefail
 
 PYTHON=${PYTHON:-python3}
+# The interpreter's absolute path: the checks below run from / so that
+# they see lemevit_mm as installed, not the checkout in the current
+# directory.
+if ! PYTHON=$("$PYTHON" -c 'import sys; print(sys.executable)'); then
+  echo "install.sh: no working Python at PYTHON=${PYTHON}" >&2
+  exit 1
+fi
 DEFAULT_STACK=onedl
 CACHE=${LEMEVIT_CACHE:-$HOME/.cache/lemevit_mm}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -106,13 +113,13 @@ pip_quiet() {
     2> >(grep -v -e "is ignored: it is neither" -e "as the 'root' user" >&2)
 }
 # Runs a Python snippet quietly; true when it exits 0.
-py_ok() { "$PYTHON" - "$@" >/dev/null 2>&1; }
+py_ok() { (cd / && "$PYTHON" - "$@") >/dev/null 2>&1; }
 
 # Checks everything the steps below provide, then imports what the
 # self-check needs; prints the summary line. Used first as the fast path.
 self_check() {
-  PINS="${ALL_PINS[*]}" DEPS="${EXTRA_DEPS[*]} ${TEST_DEPS[*]}" \
-    "$PYTHON" - "$REPO" "$STACK" "$@" <<'PY'
+  (cd / && PINS="${ALL_PINS[*]}" DEPS="${EXTRA_DEPS[*]} ${TEST_DEPS[*]}" \
+    "$PYTHON" - "$REPO" "$STACK" "$@") <<'PY'
 import importlib.metadata as md
 import os
 import sys
