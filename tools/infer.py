@@ -28,7 +28,9 @@ import csv
 import glob
 import os
 import os.path as osp
+import signal
 import sys
+import threading
 from typing import List, Optional, Sequence
 
 from mmengine.config import Config, DictAction
@@ -228,8 +230,16 @@ def run(args: argparse.Namespace) -> List[str]:
     return written
 
 
+def stop_on_sigterm(signum: int, frame) -> None:
+    """A ``kill`` ends the run like Ctrl-C: unfinished outputs are
+    removed on the way out."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         written = run(args)
     except (InputError, RasterError, FileNotFoundError, ValueError) as error:
