@@ -16,8 +16,10 @@ def run_env_check(env: dict = None) -> tuple:
     proc = subprocess.run(
         [sys.executable, '-m', 'lemevit_mm.env'], cwd=REPO, timeout=300,
         capture_output=True, text=True, env={**os.environ, **(env or {})})
-    rows: dict = {}
-    for line in proc.stdout.splitlines()[1:]:
+    lines = proc.stdout.splitlines()
+    header = lines.index('lemevit-mm environment check')  # after any
+    rows: dict = {}  # import-time prints of the OpenMMLab packages
+    for line in lines[header + 1:]:
         key, value = line[:12].strip(), line[13:]
         rows.setdefault(key, []).append(value)
     return proc.returncode, rows, proc.stdout + proc.stderr
@@ -56,7 +58,7 @@ def test_env_check_reports_this_environment():
 def test_env_check_names_broken_and_doubled_packages(tmp_path):
     # An mmrotate that fails to import, and metadata of a second mmdet
     # distribution from the other stack.
-    stack, found = installed_stack()
+    stack, _ = installed_stack()
     (tmp_path / 'mmrotate').mkdir()
     (tmp_path / 'mmrotate' / '__init__.py').write_text(
         "raise ImportError('planted by the test')\n")
@@ -77,6 +79,6 @@ def test_env_check_names_broken_and_doubled_packages(tmp_path):
     doubled = [p for p in problems if p.startswith(
         'mmdet is installed by 2 distributions')]
     assert doubled and second in doubled[0], output
-    assert problems[doubled[0]] == f'pip uninstall -y {found["mmdet"][1]} ' \
-        f'{second} && make install STACK={stack}', output
+    assert problems[doubled[0]] == f'pip uninstall -y {other.openmmlab[0]} ' \
+        f'{other.onedl[0]} && make install STACK={stack}', output
     assert rows['result'] == [f'{len(problems)} problems'], output
