@@ -268,7 +268,8 @@ def resnet18_bit(test_cfg: dict):
         ConfigDict(
             type='SiameseEncoderDecoder',
             data_preprocessor=dict(
-                type='SegDataPreProcessor', mean=[128.] * 6, std=[64.] * 6,
+                type='MultiBandSegDataPreProcessor', mean=[128.] * 6,
+                std=[64.] * 6,
                 size=(64, 64)),
             backbone=dict(type='ResNet', depth=18, out_indices=(2, ),
                           norm_cfg=dict(type='BN')),

@@ -42,7 +42,10 @@ class MultiBandSegDataPreProcessor(MultiBandNormalizeMixin,
 
     @property
     def swaps_channels(self) -> bool:
-        return self.channel_conversion
+        # mmseg 1.2 names it `channel_conversion`; OneDL's mmseg 1.4,
+        # built on MMEngine's ImgDataPreprocessor, `_channel_conversion`.
+        names = ('channel_conversion', '_channel_conversion')
+        return any(self.__dict__.get(name, False) for name in names)
 
     def forward(self, data: dict, training: bool = False) -> dict:
         self.check_bands(data)
