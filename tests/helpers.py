@@ -1,9 +1,14 @@
 """Helpers shared by the test files."""
+import contextlib
+import copy
+import functools
 import importlib.util
 import os.path as osp
 import subprocess
 import sys
+from typing import Iterator
 
+import pytest
 import torch
 from mmengine.config import Config
 
@@ -77,3 +82,25 @@ def build_model(cfg: Config) -> torch.nn.Module:
     """Build ``cfg.model`` the way MMEngine's runner does."""
     from lemevit_mm.apis import build_model_from_config
     return build_model_from_config(cfg)
+
+
+@contextlib.contextmanager
+def model_index_parsed_once() -> Iterator[None]:
+    """Parse each package's model index once: MMEngine re-reads every
+    ``mmseg::`` base's metafiles (~200 YAML files) on each parse."""
+    import mmengine.config.utils as config_utils
+    cached = functools.lru_cache(maxsize=None)(
+        config_utils._get_cfg_metainfo)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(config_utils, '_get_cfg_metainfo', cached)
+        yield
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed_config(path: str) -> Config:
+    return Config.fromfile(path)
+
+
+def load_config(path: str) -> Config:
+    """A fresh copy of the parsed config file ``path``."""
+    return copy.deepcopy(_parsed_config(path))

@@ -1,7 +1,5 @@
 """Multispectral and 16-bit input: loaders, preprocessors, band statistics,
 synthetic samples, converters, configs and their errors (issue 12)."""
-import copy
-import functools
 import glob
 import os.path as osp
 import re
@@ -11,7 +9,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.registry import TRANSFORMS, init_default_scope
 from mmengine.structures import BaseDataElement
 
@@ -30,7 +27,7 @@ from lemevit_mm.seg.synthetic import (BAND_LAYOUTS, isprs_archive_member,
 from lemevit_mm.seg.synthetic_sentinel2 import (NODATA,
                                                 make_sentinel2_sample)
 
-from helpers import REPO, load_tool
+from helpers import REPO, load_config, load_tool, model_index_parsed_once
 
 SEG_CONFIGS = osp.join(REPO, 'configs', 'seg')
 RGBIR = osp.join(SEG_CONFIGS, 'lemevit_t_upernet_potsdam-rgbir.py')
@@ -42,22 +39,9 @@ SENTINEL2 = osp.join(SEG_CONFIGS,
 
 @pytest.fixture(scope='module', autouse=True)
 def _fast_config_parsing():
-    """Parse each package's model index once (see tests/test_seg.py)."""
-    import mmengine.config.utils as config_utils
-    cached = functools.lru_cache(maxsize=None)(
-        config_utils._get_cfg_metainfo)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(config_utils, '_get_cfg_metainfo', cached)
+    """Parse each package's model index once (see tests/helpers.py)."""
+    with model_index_parsed_once():
         yield
-
-
-@functools.lru_cache(maxsize=None)
-def _parsed(path: str) -> Config:
-    return Config.fromfile(path)
-
-
-def load_config(path: str) -> Config:
-    return copy.deepcopy(_parsed(path))
 
 
 def uint16_raster(path, bands=5, size=(20, 24), nodata=None, seed=0):

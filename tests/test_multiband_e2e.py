@@ -10,7 +10,6 @@ losses, and the checkpoint loads into a fresh model and predicts.
   (``'repeat'``).
 """
 import copy
-import functools
 import glob
 import os.path as osp
 
@@ -29,7 +28,7 @@ from lemevit_mm.models import LeMeViT
 from lemevit_mm.seg.synthetic import make_potsdam_sample
 from lemevit_mm.seg.synthetic_sentinel2 import make_sentinel2_sample
 
-from helpers import REPO
+from helpers import REPO, model_index_parsed_once
 
 SEG = osp.join(REPO, 'configs', 'seg')
 SIZE = 64
@@ -37,12 +36,8 @@ SIZE = 64
 
 @pytest.fixture(scope='module', autouse=True)
 def _fast_config_parsing():
-    """Parse each package's model index once (see tests/test_seg.py)."""
-    import mmengine.config.utils as config_utils
-    cached = functools.lru_cache(maxsize=None)(
-        config_utils._get_cfg_metainfo)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(config_utils, '_get_cfg_metainfo', cached)
+    """Parse each package's model index once (see tests/helpers.py)."""
+    with model_index_parsed_once():
         yield
 
 

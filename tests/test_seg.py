@@ -1,6 +1,4 @@
 """Semantic segmentation: UperNet + LeMeViT on ISPRS Potsdam (mmseg)."""
-import copy
-import functools
 import glob
 import os.path as osp
 import pickle
@@ -20,7 +18,8 @@ from lemevit_mm.seg.synthetic import (BOUNDARY, CLUTTER, NUM_RAW_IDS,
                                       render_sample_tiles, make_potsdam_sample,
                                       write_isprs_archives)
 
-from helpers import REPO, assert_dense_match, load_tool, run_tool
+from helpers import (REPO, assert_dense_match, load_config, load_tool,
+                     model_index_parsed_once, run_tool)
 
 SEG_CONFIGS = osp.join(REPO, 'configs', 'seg')
 SAMPLE_CONFIG = osp.join(SEG_CONFIGS, 'lemevit_t_upernet_potsdam_sample.py')
@@ -31,24 +30,9 @@ SCORED = ('impervious_surface', 'building', 'low_vegetation', 'tree', 'car')
 
 @pytest.fixture(scope='module', autouse=True)
 def _fast_config_parsing():
-    """Parse each package's model index once: MMEngine re-reads every
-    ``mmseg::`` base's metafiles (~200 YAML files) on each parse."""
-    import mmengine.config.utils as config_utils
-    cached = functools.lru_cache(maxsize=None)(
-        config_utils._get_cfg_metainfo)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(config_utils, '_get_cfg_metainfo', cached)
+    """Parse each package's model index once (see tests/helpers.py)."""
+    with model_index_parsed_once():
         yield
-
-
-@functools.lru_cache(maxsize=None)
-def _parsed_config(path: str) -> Config:
-    return Config.fromfile(path)
-
-
-def load_config(path: str) -> Config:
-    """A fresh copy of the parsed config file ``path``."""
-    return copy.deepcopy(_parsed_config(path))
 
 
 def with_data_root(cfg: Config, data_root: str) -> Config:
