@@ -35,7 +35,8 @@ except ImportError:  # only needed when a raster is opened
 
 __all__ = [
     'RasterError', 'RasterSource', 'GeoTiffWriter', 'read_image',
-    'check_same_grid', 'float16_supported'
+    'check_same_grid', 'float16_supported', 'pixel_to_map',
+    'coarsened_transform'
 ]
 
 os.environ.setdefault('GDAL_CACHEMAX', '128')  # MB; read once by GDAL
@@ -62,6 +63,36 @@ def float16_supported() -> bool:
     major, minor = (int(v) for v in rasterio.__gdal_version__.split('.')[:2])
     return (major, minor) >= (3, 11) and 'float16' in \
         rasterio.dtypes.dtype_rev
+
+
+def pixel_to_map(transform, points: np.ndarray) -> np.ndarray:
+    """Map coordinates of ``(..., 2)`` pixel ``(col, row)`` points.
+
+    Written out rather than ``transform * point``, which affine >= 3
+    deprecates and affine 2 (``transform @ point``) lacks.
+    """
+    a, b, c, d, e, f = tuple(transform)[:6]
+    cols, rows = points[..., 0], points[..., 1]
+    return np.stack([a * cols + b * rows + c, d * cols + e * rows + f], -1)
+
+
+def coarsened_transform(transform, col_step: float, row_step: float):
+    """The transform of a grid whose pixel spans ``col_step x row_step``
+    pixels of ``transform``'s grid, from the same corner."""
+    a, b, c, d, e, f = tuple(transform)[:6]
+    return type(transform)(a * col_step, b * row_step, c,
+                           d * col_step, e * row_step, f)
+
+
+def _tiff_predictor(dtype: str) -> int:
+    """The deflate predictor GDAL accepts for ``dtype``.
+
+    Floating point (3) for float32/float64, horizontal differencing (2) for
+    integers, none (1) for float16, which GDAL's float predictor refuses.
+    """
+    if dtype in ('float32', 'float64'):
+        return 3
+    return 1 if 'float' in dtype else 2
 
 
 class RasterSource:
@@ -294,7 +325,7 @@ class GeoTiffWriter:
             count=count, dtype=dtype, crs=like.crs,
             transform=like.transform, nodata=nodata, tiled=True,
             blockxsize=block_size, blockysize=block_size,
-            compress='deflate', predictor=3 if 'float' in dtype else 2,
+            compress='deflate', predictor=_tiff_predictor(dtype),
             BIGTIFF='IF_SAFER')
         if not like.georeferenced:
             profile.pop('crs')

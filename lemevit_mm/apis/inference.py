@@ -36,7 +36,8 @@ import torch
 from mmengine.config import Config
 
 from ..raster import (GeoTiffWriter, RasterError, RasterSource,
-                      check_same_grid, float16_supported)
+                      check_same_grid, coarsened_transform,
+                      float16_supported, pixel_to_map)
 from .tiling import StreamingBlender, grid_size, pad_tile, tile_grid
 
 __all__ = [
@@ -873,12 +874,11 @@ def write_detections(result: DetectionResult, source: RasterSource,
         np.zeros((0, 4, 2))
     classes = result['classes']
     features = []
-    transform = source.transform
+    if source.georeferenced:
+        corners = pixel_to_map(source.transform, corners)
     for polygon, score, label in zip(corners, result['scores'],
                                      result['labels']):
-        ring = [list(transform * (float(x), float(y))) if
-                source.georeferenced else [float(x), float(y)]
-                for x, y in polygon]
+        ring = [[float(x), float(y)] for x, y in polygon]
         ring.append(ring[0])
         features.append(dict(
             type='Feature',
@@ -996,7 +996,6 @@ class ClassificationInferencer(SceneInferencer):
                   ) -> DenseResult:
         """Classify every ``tile`` of a raster; returns (or writes) the
         ``(ceil(H / th), ceil(W / tw))`` class map."""
-        from rasterio.transform import Affine
         tile = self.tile_size(tile)
         with self.open(path) as source:
             rows = -(-source.height // tile[0])
@@ -1023,7 +1022,7 @@ class ClassificationInferencer(SceneInferencer):
             if out is not None:
                 result['paths'] = self._write_class_map(
                     source, out, labels, probabilities if probs else None,
-                    source.transform * Affine.scale(tile[1], tile[0]),
+                    coarsened_transform(source.transform, tile[1], tile[0]),
                     rows, cols)
         return result
 
