@@ -436,7 +436,7 @@ def test_fused_and_plain_paths_agree_in_bf16():
             fused = model(x)
         plain = model(x)
     for a, b in zip(fused, plain):
-        assert a.shape == b.shape
+        assert a.shape == b.shape and a.dtype == b.dtype
         a, b = a.float(), b.detach().float()
         assert (a - b).abs().max() < 0.05 * b.abs().max()
 

@@ -162,6 +162,26 @@ def test_onednn_linear_operator():
             assert (out - expected).abs().max() < 1e-4
 
 
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_autocast_dtype_without_onednn_kernel_takes_plain_ops(
+        dtype, monkeypatch):
+    """Where oneDNN has no kernel for the autocast dtype (bfloat16 on a
+    CPU without AVX-512, float16 on most), the rewrites use the plain ops
+    instead of failing to build one."""
+    monkeypatch.setattr(fast_inference, 'ONEDNN_DTYPES', (torch.float32, ))
+    block = randomise(LeMeViTBlock(64, 'S'))
+    x, meta = torch.randn(2, 7, 7, 64), torch.randn(2, 16, 64)
+    fc1 = block.mlp.fc1
+    with torch.no_grad():
+        assert fast_inference.onednn_usable(x, fc1) == fast_inference.ONEDNN
+        with torch.autocast('cpu', dtype=dtype):
+            assert not fast_inference.onednn_usable(x, fc1)
+            assert not fast_inference.onednn_usable(x.to(dtype), fc1)
+    with torch.autocast('cpu', dtype=dtype):
+        plain, rewritten = plain_and_rewritten(block, x, meta)
+    assert_close(plain, rewritten, tol=0.03)
+
+
 @pytest.mark.trained_weights
 def test_compiled_backbone_matches_reference(official_tiny, reference_io):
     """torch.compile of the inference path (custom oneDNN operator, folded

@@ -32,10 +32,14 @@ from torch.utils._python_dispatch import _get_current_dispatch_mode
 from .attention import merge_heads, multi_head_attention, split_heads
 
 # oneDNN's fused linear and convolution (bias, GELU, residual in one
-# kernel), when built in.
+# kernel), when built in, and the dtypes it has kernels for on this CPU:
+# bfloat16 needs AVX-512 (without it, oneDNN refuses to build the kernel).
 ONEDNN = torch.backends.mkldnn.is_available() and hasattr(
     torch.ops.mkldnn, '_linear_pointwise') and hasattr(
         torch.ops.mkldnn, '_convolution_pointwise')
+ONEDNN_DTYPES = (torch.float32, ) + (
+    (torch.bfloat16, ) if ONEDNN and torch.ops.mkldnn.
+    _is_mkldnn_bf16_supported() else ())
 
 
 def exporting() -> bool:
@@ -62,10 +66,13 @@ def inference_rewrites_allowed(x: Tensor, layer: nn.Module) -> bool:
 
 def onednn_usable(x: Tensor, layer: nn.Module) -> bool:
     """Whether ``layer(x)`` may run as one oneDNN kernel with fused bias,
-    activation and residual: CPU inference, eager or compiled."""
-    return ONEDNN and x.device.type == 'cpu' and \
-        x.dtype in (torch.float32, torch.bfloat16) and \
-        inference_rewrites_allowed(x, layer)
+    activation and residual: CPU inference, eager or compiled, in a dtype
+    (autocast's, if enabled) that oneDNN supports on this CPU."""
+    if not ONEDNN or x.device.type != 'cpu':
+        return False
+    dtype = torch.get_autocast_dtype('cpu') if torch.is_autocast_enabled(
+        'cpu') and x.dtype == torch.float32 else x.dtype
+    return dtype in ONEDNN_DTYPES and inference_rewrites_allowed(x, layer)
 
 
 def _onednn_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor],
@@ -172,7 +179,13 @@ def conv_bn_stack(x: Tensor, layers: nn.Sequential) -> Tensor:
 def position_encoding(conv: nn.Conv2d, x: Tensor) -> Tensor:
     """``x + conv(x)`` for ``(B, H, W, C)`` tokens and a depthwise 3x3
     ``conv`` (padding 1): the identity goes into the centre tap of the
-    kernel, one convolution and no extra pass over ``x``."""
+    kernel, one convolution and no extra pass over ``x``.
+
+    Under autocast, which would run that convolution in a lower precision,
+    ``x`` is added outside it, as in the plain layer: the residual stream
+    keeps its own dtype."""
+    if torch.is_autocast_enabled(x.device.type):
+        return x + conv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
     weight = conv.weight.clone()
     weight[:, :, 1, 1] += 1
     out = F.conv2d(x.permute(0, 3, 1, 2), weight, conv.bias, padding=1,
