@@ -16,7 +16,9 @@ from helpers import REPO, load_tool
 from lemevit_mm.apis import (ChangeInferencer, RotatedDetectionInferencer,
                              SegmentationInferencer, build_model_from_config,
                              tile_grid)
+from lemevit_mm.apis import inference as inference_module
 from lemevit_mm.apis.inference import rbox_corners
+from lemevit_mm.models.utils import fast_inference
 from lemevit_mm.raster import GeoTiffWriter, RasterSource, float16_supported
 
 SEG_CONFIG = osp.join(REPO, 'configs/seg/lemevit_t_upernet_potsdam_sample.py')
@@ -239,6 +241,24 @@ def test_uint16_and_band_selection(tmp_path, checkpoints, seg_inferencer,
     expected = model(data[None, :3].astype(np.float32))[0].argmax(0)
     np.testing.assert_array_equal(result['labels'], expected)
     assert labels.shape == (60, 70) and labels.max() < 5
+
+
+@pytest.mark.parametrize('native_bf16', [True, False])
+def test_amp_on_cpu_only_with_native_bf16(checkpoints, monkeypatch,
+                                          native_bf16):
+    """--amp on a CPU without native bf16 would be emulated, ~10x slower
+    than float32: it is dropped with a warning."""
+    monkeypatch.setattr(fast_inference, 'ONEDNN_DTYPES', (
+        torch.float32, torch.bfloat16) if native_bf16 else (torch.float32, ))
+    logged = []
+    monkeypatch.setattr(inference_module, 'print_log',
+                        lambda msg, **kwargs: logged.append(msg))
+    inferencer = SegmentationInferencer(SEG_CONFIG, checkpoints(SEG_CONFIG),
+                                        amp=True, quiet=True)
+    with inferencer._autocast():
+        assert torch.is_autocast_enabled('cpu') == native_bf16
+    assert bool(logged) != native_bf16
+    assert all('no native bfloat16' in msg for msg in logged)
 
 
 def test_refused_inputs(tmp_path, checkpoints, capsys):

@@ -82,7 +82,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--align', action='store_true',
                         help='resample date B onto date A\'s grid')
     parser.add_argument('--amp', action='store_true',
-                        help='autocast: bf16 on CPU, fp16 on CUDA')
+                        help='autocast: fp16 on CUDA, bf16 on a CPU with '
+                        'native bf16 (AVX-512; elsewhere float32)')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace existing outputs')
     parser.add_argument('--quiet', action='store_true',

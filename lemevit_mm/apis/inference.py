@@ -23,6 +23,7 @@ this project; other band counts keep their band order. The values themselves are
 rasters are normalised by the preprocessor's ``mean`` and ``std``, in the
 data's own units.
 """
+import logging
 import os.path as osp
 import queue
 import sys
@@ -34,7 +35,9 @@ from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
 import numpy as np
 import torch
 from mmengine.config import Config
+from mmengine.logging import print_log
 
+from ..models.utils import fast_inference
 from ..raster import (GeoTiffWriter, RasterError, RasterSource,
                       check_same_grid, coarsened_transform,
                       float16_supported, pixel_to_map)
@@ -287,7 +290,9 @@ class SceneInferencer:
         batch_size (int): Tiles per forward pass. Defaults to 4.
         bands (Sequence[int], optional): 1-based bands of the input to use
             (default: all, which must match the model's input channels).
-        amp (bool): Autocast (bf16 on CPU, fp16 on CUDA).
+        amp (bool): Autocast (bf16 on CPU, fp16 on CUDA). Ignored, with a
+            warning, on a CPU without native bf16 (no AVX-512), where bf16
+            is emulated and many times slower than float32.
         quiet (bool): No progress bar.
     """
 
@@ -308,6 +313,14 @@ class SceneInferencer:
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.bands = tuple(bands) if bands else None
+        if amp and self.device.type == 'cpu' and \
+                torch.bfloat16 not in fast_inference.ONEDNN_DTYPES:
+            print_log(
+                'amp: this CPU has no native bfloat16 (AVX-512), where '
+                'bf16 autocast is emulated and about 10x slower than '
+                'float32: running in float32', logger='current',
+                level=logging.WARNING)
+            amp = False
         self.amp = amp
         self.quiet = quiet
         preprocessor = self.model.data_preprocessor
