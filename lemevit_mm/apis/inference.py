@@ -20,8 +20,8 @@ would hand them over: a 3-band raster (RGB in the file) in BGR order for
 OpenMMLab's ``LoadImageFromFile`` (the preprocessor's ``bgr_to_rgb``
 turns it back), in file order for the multi-band and pair loaders of
 this project; other band counts keep their band order. The values
-themselves are not rescaled: uint8 and uint16 rasters are normalised by the preprocessor's ``mean`` and ``std``, in the
-data's own units.
+themselves are not rescaled: uint8 and uint16 rasters are normalised by
+the preprocessor's ``mean`` and ``std``, in the data's own units.
 """
 import logging
 import os.path as osp
