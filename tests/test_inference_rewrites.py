@@ -182,6 +182,20 @@ def test_autocast_dtype_without_onednn_kernel_takes_plain_ops(
     assert_close(plain, rewritten, tol=0.03)
 
 
+def test_onednn_dtype_is_the_one_autocast_computes_in(monkeypatch):
+    """The dtype checked is the one the layer computes in: autocast casts
+    a bfloat16 input to float16, and leaves float64 alone."""
+    monkeypatch.setattr(fast_inference, 'ONEDNN_DTYPES',
+                        (torch.float32, torch.bfloat16))
+    fc1, x = nn.Linear(8, 8), torch.randn(2, 8)
+    with torch.no_grad():
+        assert fast_inference.onednn_usable(x.bfloat16(), fc1) == \
+            fast_inference.ONEDNN
+        with torch.autocast('cpu', dtype=torch.float16):
+            assert not fast_inference.onednn_usable(x.bfloat16(), fc1)
+            assert not fast_inference.onednn_usable(x.double(), fc1)
+
+
 @pytest.mark.trained_weights
 def test_compiled_backbone_matches_reference(official_tiny, reference_io):
     """torch.compile of the inference path (custom oneDNN operator, folded

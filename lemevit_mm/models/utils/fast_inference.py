@@ -40,6 +40,8 @@ ONEDNN = torch.backends.mkldnn.is_available() and hasattr(
 ONEDNN_DTYPES = (torch.float32, ) + (
     (torch.bfloat16, ) if ONEDNN and torch.ops.mkldnn.
     _is_mkldnn_bf16_supported() else ())
+# The input dtypes autocast casts to its own (it leaves float64 alone).
+AUTOCAST_CASTS = (torch.float32, torch.bfloat16, torch.float16)
 
 
 def exporting() -> bool:
@@ -70,8 +72,9 @@ def onednn_usable(x: Tensor, layer: nn.Module) -> bool:
     (autocast's, if enabled) that oneDNN supports on this CPU."""
     if not ONEDNN or x.device.type != 'cpu':
         return False
-    dtype = torch.get_autocast_dtype('cpu') if torch.is_autocast_enabled(
-        'cpu') and x.dtype == torch.float32 else x.dtype
+    dtype = x.dtype
+    if torch.is_autocast_enabled('cpu') and dtype in AUTOCAST_CASTS:
+        dtype = torch.get_autocast_dtype('cpu')  # what fused_linear uses
     return dtype in ONEDNN_DTYPES and inference_rewrites_allowed(x, layer)
 
 
