@@ -21,12 +21,19 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 STACKS = ('openmmlab', 'onedl')
 
 
+# ------------------------------------------------------------------------
+# The one table of the OpenMMLab packages lemevit_mm builds on, their pip
+# distributions in each stack, and the task parts that need them. The
+# environment check reads it, and so does the loading of the task parts
+# (:mod:`lemevit_mm.utils.task_parts`).
 class Package(NamedTuple):
-    """An OpenMMLab module and its distribution in each stack."""
+    """An OpenMMLab module and its distributions in each stack (the first
+    of each is the one to install)."""
     module: str
     openmmlab: Tuple[str, ...]
     onedl: Tuple[str, ...]
     probe: str  # what is imported to check it (version asserts included)
+    needs_ops: bool = False  # imports mmcv's compiled ops (not mmcv-lite)
 
 
 PACKAGES = (
@@ -35,22 +42,36 @@ PACKAGES = (
     Package('mmcv', ('mmcv', 'mmcv-lite'), ('onedl-mmcv',), 'mmcv.cnn'),
     Package('mmdet', ('mmdet',), ('onedl-mmdetection',), 'mmdet.models'),
     Package('mmrotate', ('mmrotate',), ('onedl-mmrotate',),
-            'mmrotate.models'),
+            'mmrotate.models', needs_ops=True),
     Package('mmseg', ('mmsegmentation',), ('onedl-mmsegmentation',),
             'mmseg.models'),
     Package('mmpretrain', ('mmpretrain',), ('onedl-mmpretrain',),
             'mmpretrain.models'),
 )
+PACKAGE_OF = {pkg.module: pkg for pkg in PACKAGES}
+
+
+class TaskPart(NamedTuple):
+    """A subpackage of lemevit_mm and the OpenMMLab modules it needs."""
+    name: str
+    packages: Tuple[str, ...]
+
+    @property
+    def needs_ops(self) -> bool:
+        """Whether one of its packages needs mmcv's compiled ops."""
+        return any(PACKAGE_OF[name].needs_ops for name in self.packages)
+
+
+# In the order ``import lemevit_mm`` loads them.
+TASK_PARTS = (
+    TaskPart('cls', ('mmpretrain', )),
+    TaskPart('seg', ('mmseg', )),
+    TaskPart('det', ('mmdet', 'mmrotate')),
+    TaskPart('cd', ('mmseg', )),
+)
+# ------------------------------------------------------------------------
 REQUIRED = ('torch', 'mmengine', 'mmcv')
 OTHERS = ('torchvision', 'rasterio', 'onnxruntime')
-# The OpenMMLab modules each task part of lemevit_mm builds on.
-TASK_PARTS = {
-    'cls': ('mmpretrain',),
-    'seg': ('mmseg',),
-    'det': ('mmdet', 'mmrotate'),
-    'cd': ('mmseg',),
-}
-PART_NEEDS_OPS = ('det',)  # mmrotate's rotated RoI and NMS ops
 
 
 class Problem(NamedTuple):
@@ -226,9 +247,10 @@ def check_task_parts(report: Report, all_parts: bool) -> None:
                f'({module.__path__[0]})')
     skipped = getattr(module, 'skipped_task_parts', dict)()
     states = []
-    for part, needs in TASK_PARTS.items():
+    for task_part in TASK_PARTS:
+        part, needs = task_part.name, task_part.packages
         reason = skipped.get(part)
-        if reason is None and part in PART_NEEDS_OPS and \
+        if reason is None and task_part.needs_ops and \
                 not report.ops_loaded:
             reason = 'needs mmcv with its compiled ops'
         if reason is None:

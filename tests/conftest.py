@@ -4,7 +4,7 @@ The fidelity tests compare with the authors' own outputs. Two sources:
 
 - ``seeded`` (always, from ``tests/data/seeded``): weights regenerated
   from a seed in the authors' layout and the authors' float64 outputs on
-  them (:mod:`lemevit_mm.utils.seeded_reference`); a fresh clone runs
+  them (:mod:`lemevit_mm.testing.seeded_reference`); a fresh clone runs
   every test on it.
 - ``released`` (when ``$LEMEVIT_SHARED/reference`` has it, default
   ``../shared``): the authors' released LeMeViT-tiny checkpoint (35 MB,
@@ -94,7 +94,7 @@ def reference_source(request) -> str:
 def seeded_tiny_checkpoint(tmp_path_factory) -> str:
     """The seeded LeMeViT-tiny weights saved as the authors' file is: a
     flat state dict in their names and order."""
-    from lemevit_mm.utils.seeded_reference import load_seeded_reference
+    from lemevit_mm.testing.seeded_reference import load_seeded_reference
     reference = load_seeded_reference(SEEDED_DATA, 'tiny')
     path = str(tmp_path_factory.mktemp('seeded') / 'lemevit_tiny_seeded.pth')
     torch.save(reference.weights, path)
@@ -112,7 +112,7 @@ def reference_io(reference_source, seeded_tiny_checkpoint) -> dict:
         io = torch.load(TINY_IO, weights_only=True)
         return dict(io, source='released', dense_tol=[RELEASED_TOL] * 4,
                     cls_tol=RELEASED_TOL)
-    from lemevit_mm.utils.seeded_reference import load_seeded_reference
+    from lemevit_mm.testing.seeded_reference import load_seeded_reference
     ref = load_seeded_reference(SEEDED_DATA, 'tiny')
     factor = FP32_ERROR_FACTOR
     return dict(

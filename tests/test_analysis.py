@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
+from lemevit_mm.analysis import flops, model_specs
+from lemevit_mm.analysis import meta_attention as vis
 
-import benchmark  # noqa: E402
-import get_flops  # noqa: E402
-import model_specs  # noqa: E402
-import visualize_meta_attention as vis  # noqa: E402
+from helpers import REPO, load_tool
+
+benchmark = load_tool('tools/analysis_tools/benchmark.py')
+get_flops = load_tool('tools/analysis_tools/get_flops.py')
+vis_tool = load_tool('tools/analysis_tools/visualize_meta_attention.py')
 
 ROW = re.compile(r'^\| (.+?) \| (fp32|bf16 autocast) \| (\d+\.\d+) \| '
                  r'(\d+\.\d\d) \| (\d+|-) \|$')
@@ -109,7 +110,7 @@ def attention_macs(arch: str, size: int) -> int:
 
 
 def test_flops_count_attention_products_exactly():
-    result = get_flops.measure('lemevit-t', (224, 224))
+    result = flops.measure('lemevit-t', (224, 224))
     assert result.params == 8_635_816
     assert result.attn_macs == attention_macs('tiny', 224)
     # linear layers and convolutions come on top; published 1.68 G is a
@@ -135,7 +136,7 @@ def test_classifier_config_parameter_counts(arch, count):
     from mmengine.registry import MODELS
     config = osp.join(REPO, 'configs', 'cls', f'lemevit_{arch}_in1k.py')
     model_cfg, _ = model_specs.build_model_cfg(config)
-    assert get_flops.count_parameters(MODELS.build(model_cfg)) == count
+    assert flops.count_parameters(MODELS.build(model_cfg)) == count
 
 
 @pytest.fixture
@@ -152,7 +153,7 @@ def image_folder(tmp_path):
 
 def test_meta_attention_png_without_checkpoint(tmp_path, image_folder):
     out = tmp_path / 'grid.png'
-    shape = vis.main([str(image_folder), '--tokens', '0', '5', '15',
+    shape = vis_tool.main([str(image_folder), '--tokens', '0', '5', '15',
                       '--layers', 'stages.0.blocks.0', 'stages.2.blocks.1',
                       '--input-size', '64', '--out', str(out)])
     image = cv2.imread(str(out))
@@ -178,10 +179,10 @@ def test_meta_attention_maps_are_distributions():
 
 def test_meta_attention_errors(tmp_path, image_folder):
     with pytest.raises(ValueError, match='not C/D blocks'):
-        vis.main([str(image_folder), '--layers', 'stages.3.blocks.0',
+        vis_tool.main([str(image_folder), '--layers', 'stages.3.blocks.0',
                   '--out', str(tmp_path / 'x.png')])
     with pytest.raises(ValueError, match='out of range'):
-        vis.main([str(image_folder), '--tokens', '16',
+        vis_tool.main([str(image_folder), '--tokens', '16',
                   '--out', str(tmp_path / 'x.png')])
     with pytest.raises(FileNotFoundError, match='missing.png'):
-        vis.main([str(tmp_path / 'missing.png')])
+        vis_tool.main([str(tmp_path / 'missing.png')])

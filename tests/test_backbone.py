@@ -10,7 +10,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import MODELS
 
 import lemevit_mm  # noqa: F401
-from lemevit_mm.models import LeMeViT
+from lemevit_mm.models import LeMeViT, lemevit_backbone, lemevit_classifier
 from lemevit_mm.models.utils import attention
 
 from helpers import assert_dense_match, dense_errors, pretrained_tiny
@@ -98,13 +98,121 @@ def test_classifier_parameter_counts():
     from mmpretrain.models import ImageClassifier  # noqa: F401
     expected = {'tiny': 8_635_816, 'small': 16_400_456, 'base': 53_098_152}
     for arch, count in expected.items():
-        backbone = LeMeViT(arch, out_indices=(4, ), out_meta_tokens=True)
-        width = backbone.embed_dims[-1]
-        neck = MODELS.build(dict(type='LeMeViTPooling', in_channels=width))
-        head = nn.Linear(width, 1000)
-        total = sum(p.numel() for m in (backbone, neck, head)
-                    for p in m.parameters())
-        assert total == count, arch
+        cfg = lemevit_classifier(arch, classifier='mmpretrain.ImageClassifier',
+                                 head='mmpretrain.LinearClsHead')
+        model = MODELS.build(cfg)
+        assert sum(p.numel() for p in model.parameters()) == count, arch
+        backbone = lemevit_backbone(arch)
+        assert backbone.out_indices == (4, ) and backbone.out_meta_tokens
+        assert backbone.state_dict().keys() == \
+            model.backbone.state_dict().keys()
+
+
+@pytest.mark.parametrize('config', ['lemevit_t_in1k.py',
+                                    'lemevit_s_millionaid.py',
+                                    'lemevit_b_in1k.py'])
+def test_classifier_configs_are_the_builders(config):
+    """The classifier configs hold what lemevit_classifier describes."""
+    from mmengine.config import Config
+
+    from helpers import REPO
+    model = Config.fromfile(f'{REPO}/configs/cls/{config}').model.to_dict()
+    built = lemevit_classifier(model['backbone']['arch'],
+                               model['head']['num_classes'])
+    def same(value):  # configs may hold lists where the builder has tuples
+        return tuple(value) if isinstance(value, list) else value
+
+    assert model['type'] == built['type']
+    for part in ('backbone', 'neck', 'head'):
+        for key, value in built[part].items():
+            assert same(model[part][key]) == same(value), (part, key)
+
+
+def randomise(module: nn.Module) -> nn.Module:
+    """Non-zero biases and batch-norm statistics: folding them wrongly
+    must show."""
+    generator = torch.Generator().manual_seed(0)
+    for sub in module.modules():
+        if isinstance(sub, nn.Linear):
+            sub.bias.data = 0.5 * torch.randn(sub.bias.shape,
+                                              generator=generator)
+        if isinstance(sub, nn.BatchNorm2d):
+            sub.running_mean.normal_(generator=generator)
+            sub.running_var.uniform_(0.5, 2.0, generator=generator)
+            sub.weight.data.normal_(generator=generator)
+            sub.bias.data.normal_(generator=generator)
+    return module.eval()
+
+
+def assert_outputs_close(plain, fast, tol: float = 1e-5) -> None:
+    assert len(plain) == len(fast)
+    for a, b in zip(plain, fast):
+        if a is None:
+            assert b is None
+            continue
+        assert a.shape == b.shape and a.dtype == b.dtype
+        scale = max(a.detach().abs().max().item(), 1)
+        assert (a.detach() - b.detach()).abs().max().item() <= tol * scale
+
+
+@pytest.mark.parametrize('attn_type,update_meta', [
+    ('C', True), ('D', True), ('D', False), ('S', True), ('S', False)])
+@pytest.mark.parametrize('training', [False, True])
+def test_block_runs_rewritten_at_one_seam(attn_type, update_meta, training):
+    """A block runs fast_inference.lemevit_block (bit for bit) exactly
+    when autograd records nothing, else its own (the paper's) layers; both
+    give the same numbers, with drop path active too (same random
+    draws)."""
+    from lemevit_mm.models.backbones.lemevit import LeMeViTBlock
+    from lemevit_mm.models.utils import fast_inference
+    block = randomise(LeMeViTBlock(64, attn_type, drop_path=0.3))
+    block.train(training)
+    x, meta = torch.randn(2, 12, 10, 64), torch.randn(2, 16, 64)
+    outputs = {}
+    for name in ('plain', 'seam', 'rewritten'):
+        torch.manual_seed(1)
+        if name == 'plain':
+            outputs[name] = block(x, meta, update_meta)
+            continue
+        with torch.no_grad():
+            outputs[name] = block(x, meta, update_meta) if name == 'seam' \
+                else fast_inference.lemevit_block(block, x, meta,
+                                                  update_meta)
+    # C blocks pass the image tokens unchanged; the meta tokens may be None
+    assert outputs['plain'][attn_type == 'C'].requires_grad
+    assert not outputs['seam'][attn_type == 'C'].requires_grad
+    for seam, rewritten in zip(outputs['seam'], outputs['rewritten']):
+        assert (seam is None and rewritten is None) or \
+            torch.equal(seam, rewritten)
+    assert_outputs_close(outputs['plain'], outputs['seam'])
+    if attn_type == 'C':  # the image tokens pass unchanged
+        assert torch.equal(outputs['seam'][0], x)
+
+
+def test_backbone_fused_and_plain_paths_agree():
+    model = randomise(LeMeViT('tiny', out_meta_tokens=True))
+    x = torch.randn(2, 3, 64, 96)
+    with torch.no_grad():
+        fused = model(x)
+    plain = model(x)
+    assert all(out.requires_grad for out in plain)
+    assert_outputs_close(plain, fused, tol=1e-4)
+
+
+def test_frozen_stages_run_rewritten_while_training(monkeypatch):
+    """Frozen blocks record no graph, so they take the fast path in
+    training too; the trained ones run the plain layers."""
+    from lemevit_mm.models.utils import fast_inference
+    calls = []
+    original = fast_inference.lemevit_block
+    monkeypatch.setattr(
+        fast_inference, 'lemevit_block',
+        lambda block, *args: calls.append(block) or original(block, *args))
+    model = LeMeViT('tiny', frozen_stages=1).train()
+    feats = model(torch.randn(2, 3, 64, 64))
+    frozen = [*model.stages[0].blocks, *model.stages[1].blocks]
+    assert calls == frozen
+    assert not feats[0].requires_grad and feats[-1].requires_grad
 
 
 @pytest.mark.parametrize('scope', ['mmpretrain', 'mmseg', 'mmdet',

@@ -13,7 +13,7 @@ from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
 import lemevit_mm  # noqa: F401  (registers the change-detection parts)
-from lemevit_mm.cd.synthetic import make_synthetic_cd
+from lemevit_mm.testing.cd import make_synthetic_cd
 
 from helpers import BACKBONE_PARAMS, REPO
 

@@ -6,7 +6,7 @@ import os.path as osp
 import cv2
 from mmengine.config import Config
 
-from lemevit_mm.cd.synthetic import make_synthetic_cd
+from lemevit_mm.testing.cd import make_synthetic_cd
 
 from helpers import REPO, run_tool
 

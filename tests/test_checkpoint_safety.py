@@ -11,7 +11,9 @@ from mmengine.model import BaseModel
 from mmengine.runner import CheckpointLoader, Runner
 
 import lemevit_mm  # noqa: F401  (installs the weights-only loader)
-from lemevit_mm.utils.checkpoint import load_from_local_weights_only
+from lemevit_mm.utils.checkpoint import (CheckpointError,
+                                         load_from_local_weights_only,
+                                         strip_module_prefix)
 
 
 class ToyModel(BaseModel):
@@ -82,3 +84,49 @@ def test_pickled_code_is_refused(tmp_path):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         load_from_local_weights_only(str(tmp_path / 'nope.pth'))
+
+
+def _truncated(path, fraction=0.5):
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * fraction)])
+    return path
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'cut_to_bytes', 'empty',
+                                    'legacy_truncated', 'text', 'zeroed'])
+def test_unreadable_file_is_named(tmp_path, damage):
+    """A truncated or damaged file raises CheckpointError naming it and
+    the problem, through MMEngine's loader too (init_cfg, load_from)."""
+    path = tmp_path / 'model.pth'
+    weights = {'state_dict': {'w': torch.arange(4096.)}}
+    torch.save(weights, path,
+               _use_new_zipfile_serialization=damage != 'legacy_truncated')
+    data = path.read_bytes()
+    if damage in ('truncated', 'legacy_truncated'):
+        _truncated(path)
+    elif damage == 'cut_to_bytes':
+        path.write_bytes(data[:10])
+    elif damage == 'empty':
+        path.write_bytes(b'')
+    elif damage == 'text':
+        path.write_text('<html>404 Not Found</html>\n')
+    else:  # the zip archive's directory overwritten
+        path.write_bytes(data[:-64] + bytes(64))
+    for load in (load_from_local_weights_only,
+                 lambda p: CheckpointLoader.load_checkpoint(
+                     p, map_location='cpu')):
+        with pytest.raises(CheckpointError) as info:
+            load(str(path))
+        message = str(info.value)
+        assert message.startswith(f'{path}: not a readable PyTorch '
+                                  'checkpoint (truncated or corrupt?): ')
+        assert info.value.path == str(path) and info.value.reason
+        assert isinstance(info.value, RuntimeError)
+
+
+def test_strip_module_prefix():
+    state = {'module.backbone.stem.0.weight': 1, 'head.fc.bias': 2,
+             'backbone.module.x': 3}
+    assert strip_module_prefix(state) == {
+        'backbone.stem.0.weight': 1, 'head.fc.bias': 2,
+        'backbone.module.x': 3}

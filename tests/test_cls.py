@@ -12,8 +12,8 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 import lemevit_mm  # noqa: F401
-from lemevit_mm.cls.official import CONVERTER
-from lemevit_mm.cls.tiny_dataset import make_tiny_imagenet
+from lemevit_mm.models.official_checkpoint import CONVERTER
+from lemevit_mm.testing.cls import make_tiny_imagenet
 
 from helpers import REPO, build_model, load_tool
 
@@ -28,7 +28,9 @@ def build_classifier(config: str, **options) -> torch.nn.Module:
 
 @pytest.fixture(scope='module')
 def converter():
-    return load_tool(CONVERTER)
+    """The converter's library (the command line is a thin wrapper)."""
+    from lemevit_mm.models import official_checkpoint
+    return official_checkpoint
 
 
 @pytest.fixture(scope='module')
@@ -49,7 +51,7 @@ def assert_logits_match(model, reference_io) -> None:
 def test_converted_checkpoint_reproduces_logits(
         converter, tiny_classifier, official_tiny, reference_io, tmp_path):
     dst = str(tmp_path / 'lemevit_t_in1k.pth')
-    meta = converter.convert(official_tiny, dst)
+    meta = converter.convert_checkpoint(official_tiny, dst)
     assert meta['arch'] == 'tiny' and meta['num_classes'] == 1000
     saved = torch.load(dst, weights_only=True)
     assert set(saved) == {'state_dict', 'meta'}
@@ -92,7 +94,7 @@ def test_wrapped_official_file(converter, tiny_classifier, official_tiny,
     with pytest.raises(ValueError, match='lemevit_official.py'):
         load_checkpoint(tiny_classifier, wrapped, strict=False)
     dst = str(tmp_path / 'converted.pth')
-    assert converter.convert(wrapped, dst)['source_weights'] == \
+    assert converter.convert_checkpoint(wrapped, dst)['source_weights'] == \
         'state_dict_ema'
     load_checkpoint(tiny_classifier, dst, strict=True)
     assert_logits_match(tiny_classifier, reference_io)
@@ -133,12 +135,13 @@ def test_converter_refuses_other_files(converter, official_tiny, tmp_path,
     for name, (content, message) in cases.items():
         torch.save(content, str(tmp_path / name))
         with pytest.raises(converter.NotOfficialError, match=message):
-            converter.convert(str(tmp_path / name), str(tmp_path / 'x.pth'))
+            converter.convert_checkpoint(str(tmp_path / name),
+                                         str(tmp_path / 'x.pth'))
     converted = str(tmp_path / 'converted.pth')
-    converter.convert(official_tiny, converted)
+    converter.convert_checkpoint(official_tiny, converted)
     with pytest.raises(converter.NotOfficialError,
                        match='already converted'):
-        converter.convert(converted, str(tmp_path / 'x.pth'))
+        converter.convert_checkpoint(converted, str(tmp_path / 'x.pth'))
     assert not osp.exists(tmp_path / 'x.pth')
     # The command line exits with the message, no stack trace.
     monkeypatch.setattr(sys, 'argv', [CONVERTER, str(tmp_path / 'resnet.pth'),
@@ -152,7 +155,7 @@ def test_tools_test_with_official_and_converted_files(
     root = str(tmp_path / 'data')
     make_tiny_imagenet(root, num_classes=3, per_class=dict(val=2), size=40)
     converted = str(tmp_path / 'converted.pth')
-    converter.convert(official_tiny, converted)
+    converter.convert_checkpoint(official_tiny, converted)
     scores = {}
     for name, checkpoint in (('official', official_tiny),
                              ('converted', converted)):
@@ -243,3 +246,55 @@ def test_tiny_dataset_layouts(tmp_path):
     image = Image.open(tmp_path / 'train' / classes[1] /
                        f'{classes[1]}_0.JPEG')
     assert image.format == 'JPEG' and image.size == (32, 32)
+
+
+def test_official_layout_is_known_in_one_place():
+    """The authors' names convert the same with or without a DDP prefix,
+    for the classifier and the backbone alone; old import paths still
+    give the same functions."""
+    from lemevit_mm.cls import official as old_home
+    from lemevit_mm.models import official_checkpoint as layout
+    from lemevit_mm.models.backbones import lemevit as backbone_module
+    state = {'downsample_layers.0.0.weight': torch.zeros(1),
+             'downsample_layers.2.1.bias': torch.zeros(2),
+             'meta_token_downsample.3.4.weight': torch.zeros(3),
+             'stages.4.1.attn.qkv1.weight': torch.zeros(4),
+             'stages.1.0.pos_embed.weight': torch.zeros(5),
+             'stages.3.2.mlp.3.bias': torch.zeros(6),
+             'norm.running_var': torch.zeros(7),
+             'norm_c.weight': torch.zeros(8),
+             'head.bias': torch.zeros(9)}
+    expected = {'backbone.stem.0.weight',
+                'backbone.stages.2.downsample.1.bias',
+                'backbone.stages.3.meta_proj.4.weight',
+                'backbone.stages.4.blocks.1.attn.qkv_x.weight',
+                'backbone.stages.1.blocks.0.cpe.weight',
+                'backbone.stages.3.blocks.2.mlp.fc2.bias',
+                'neck.norm_x.running_var', 'neck.norm_meta.weight',
+                'head.fc.bias'}
+    ddp = {f'module.{key}': value for key, value in state.items()}
+    for weights in (state, ddp):
+        assert layout.looks_official(weights)
+        assert set(layout.convert_official_classifier(weights)) == expected
+        assert set(layout.convert_official_backbone(weights)) == {
+            key[len('backbone.'):] for key in expected
+            if key.startswith('backbone.')}
+    assert not layout.looks_official({'backbone.stem.0.weight': 0})
+    assert layout.nested_official({'epoch': 1, 'state_dict_ema': ddp}) == \
+        'state_dict_ema'
+    assert old_home.convert_official_classifier is \
+        layout.convert_official_classifier
+    assert backbone_module.convert_official_key is layout.convert_official_key
+
+
+def test_converter_names_a_truncated_file(tmp_path):
+    from lemevit_mm.models.official_checkpoint import (NotOfficialError,
+                                                       convert_checkpoint)
+    path = tmp_path / 'lemevit_tiny.pth'
+    torch.save({'model': {'stages.0.0.attn.q.weight': torch.zeros(64, 64)}},
+               path)
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(NotOfficialError,
+                       match=f'{path}: not a readable PyTorch checkpoint'):
+        convert_checkpoint(str(path), str(tmp_path / 'out.pth'))
+    assert not (tmp_path / 'out.pth').exists()

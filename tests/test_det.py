@@ -16,7 +16,7 @@ import lemevit_mm  # noqa: F401
 from lemevit_mm.det.dota_annotations import (DOTA_V1_CLASSES,
                                              parse_annotation_lines,
                                              read_annotation_file)
-from lemevit_mm.det.synthetic import make_synthetic_dota
+from lemevit_mm.testing.det import make_synthetic_dota
 
 from helpers import BACKBONE_PARAMS, REPO, run_tool
 

@@ -82,3 +82,36 @@ def test_env_check_names_broken_and_doubled_packages(tmp_path):
     assert problems[doubled[0]] == f'pip uninstall -y {other.openmmlab[0]} ' \
         f'{other.onedl[0]} && make install STACK={stack}', output
     assert rows['result'] == [f'{len(problems)} problems'], output
+
+
+def test_one_package_table_for_the_check_and_the_task_parts():
+    """The loading of the task parts and the check read the same table;
+    the fix a skipped part names comes from it."""
+    from lemevit_mm import env
+    from lemevit_mm.utils import task_parts
+    assert task_parts.TASK_PARTS is env.TASK_PARTS
+    assert [part.name for part in env.TASK_PARTS] == ['cls', 'seg', 'det',
+                                                      'cd']
+    modules = {pkg.module for pkg in PACKAGES}
+    assert all(set(part.packages) <= modules for part in env.TASK_PARTS)
+    assert [part.name for part in env.TASK_PARTS if part.needs_ops] == \
+        ['det']
+    det = next(part for part in env.TASK_PARTS if part.name == 'det')
+    message = task_parts.describe_missing(
+        det, 'mmrotate', ImportError("No module named 'mmrotate'"))
+    assert message.endswith(
+        'pip install mmdet mmrotate, with mmcv built with its compiled ops '
+        '(not mmcv-lite); OneDL stack: onedl-mmdetection onedl-mmrotate. '
+        '`python -m lemevit_mm.env` checks the whole environment')
+
+
+def test_env_check_runs_as_a_file_without_the_package(tmp_path):
+    """``python lemevit_mm/env.py`` (what tools/install.sh runs when a
+    step fails) imports only the standard library: it starts without
+    site-packages (``-S``)."""
+    proc = subprocess.run(
+        [sys.executable, '-S', os.path.join(REPO, 'lemevit_mm', 'env.py'),
+         '--help'], cwd=str(tmp_path), capture_output=True, text=True,
+        timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert 'python -m lemevit_mm.env' in proc.stdout

@@ -6,10 +6,9 @@ import sys
 import pytest
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(REPO, 'tools', 'deployment'))
+from helpers import REPO, load_tool
 
-import export_onnx  # noqa: E402
+export_onnx = load_tool('tools/deployment/export_onnx.py')
 
 pytest.importorskip('onnxruntime')
 
@@ -41,19 +40,19 @@ def test_backbone_export_dynamic_sizes(tmp_path, official_tiny,
 def test_classifier_export_matches_reference(tmp_path, official_tiny,
                                              reference_io):
     config = osp.join(REPO, 'configs', 'cls', 'lemevit_t_in1k.py')
-    model = export_onnx.build_exportable(config, official_tiny)
+    model = deploy_export.build_exportable(config, official_tiny)
     with torch.no_grad():
         logits, = model(reference_io['cls_input'])
     error = (logits - reference_io['cls_logits']).abs().max()
     assert error < reference_io['cls_tol']
     out = str(tmp_path / 'cls.onnx')
-    assert export_onnx.export(model, out, (64, 64)) == ['out0']
-    errors = export_onnx.verify(model, out, [(1, 64, 64), (2, 96, 128)])
+    assert deploy_export.export(model, out, (64, 64)) == ['out0']
+    errors = deploy_export.verify(model, out, [(1, 64, 64), (2, 96, 128)])
     assert max(errors) < 1e-4
     # the check has teeth: another model's outputs are far off
-    other = export_onnx.build_exportable(config)
+    other = deploy_export.build_exportable(config)
     with pytest.raises(AssertionError, match='differs from PyTorch'):
-        export_onnx.verify(other, out, [(1, 64, 64)])
+        deploy_export.verify(other, out, [(1, 64, 64)])
 
 
 def test_export_errors(tmp_path):
@@ -64,5 +63,5 @@ def test_export_errors(tmp_path):
     assert result.returncode != 0
     assert '--out must end with .onnx' in result.stderr
     with pytest.raises(FileNotFoundError, match='nothing.pth'):
-        export_onnx.build_exportable('lemevit-t-backbone',
+        deploy_export.build_exportable('lemevit-t-backbone',
                                      str(tmp_path / 'nothing.pth'))

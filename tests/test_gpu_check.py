@@ -11,6 +11,8 @@ import sys
 import pytest
 import torch
 
+from lemevit_mm.analysis import gpu_check as check
+
 from helpers import REPO, load_tool
 
 HIDDEN = ('mmdet', 'mmrotate', 'mmseg', 'mmpretrain', 'mmcv.ops',
@@ -97,7 +99,7 @@ def test_quick_timings_present(quick_report):
     assert throughput[0][0] == 'LeMeViT-tiny' and throughput[0][3] == '5317'
 
 
-def test_upernet_has_the_config_upernet_parameters(gpu_check):
+def test_upernet_has_the_config_upernet_parameters():
     """The mmseg-free UperNet of the training step is the UperNet of
     configs/seg (same layers, so the same parameter count)."""
     from mmengine.config import Config
@@ -105,7 +107,7 @@ def test_upernet_has_the_config_upernet_parameters(gpu_check):
     from helpers import build_model
     expected = build_model(Config.fromfile(osp.join(
         REPO, 'configs', 'seg', 'lemevit_t_upernet_potsdam.py')))
-    ours = gpu_check.UperNet('tiny', num_classes=5)
+    ours = check.UperNet('tiny', num_classes=5)
 
     def count(module):
         return sum(p.numel() for p in module.parameters())
@@ -115,7 +117,7 @@ def test_upernet_has_the_config_upernet_parameters(gpu_check):
         count(expected.auxiliary_head)
 
 
-def test_rewrites_switch(gpu_check):
+def test_rewrites_switch():
     """Off, inference runs the plain layers (the autograd path's numbers
     exactly); on, it runs the rewrites (other rounding)."""
     from lemevit_mm.models import LeMeViT
@@ -124,7 +126,7 @@ def test_rewrites_switch(gpu_check):
     plain = model(x)[-1].detach()
     with torch.no_grad():
         fused = model(x)[-1]
-        with gpu_check.inference_rewrites(False):
+        with check.inference_rewrites(False):
             off = model(x)[-1]
         after = model(x)[-1]
     assert torch.equal(off, plain)

@@ -16,10 +16,12 @@ from helpers import REPO, load_tool
 from lemevit_mm.apis import (ChangeInferencer, RotatedDetectionInferencer,
                              SegmentationInferencer, build_model_from_config,
                              tile_grid)
-from lemevit_mm.apis import inference as inference_module
 from lemevit_mm.apis.inference import rbox_corners
-from lemevit_mm.models.utils import fast_inference
 from lemevit_mm.raster import GeoTiffWriter, RasterSource, float16_supported
+# the autocast policy: where the CPU's bf16 support is read and the
+# warning logged (formerly in the inference module)
+from lemevit_mm.utils import autocast as fast_inference
+from lemevit_mm.utils import autocast as inference_module
 
 SEG_CONFIG = osp.join(REPO, 'configs/seg/lemevit_t_upernet_potsdam_sample.py')
 CD_CONFIG = osp.join(REPO, 'configs/cd/lemevit_t_bit_cdd.py')
@@ -198,7 +200,9 @@ def test_folder_of_inputs_and_png(tmp_path, checkpoints):
     out = tmp_path / 'maps'
     assert infer(SEG_CONFIG, checkpoints(SEG_CONFIG), folder, '-o', out,
                  '--tile', 64, 64) == 0
-    assert sorted(os.listdir(out)) == ['a.tif', 'b.tif']
+    # the outputs, and the run record of a folder of inputs
+    assert sorted(os.listdir(out)) == ['a.tif', 'b.tif', 'run.json',
+                                       'run.jsonl']
     with rasterio.open(out / 'b.tif') as f:
         assert (f.width, f.height) == (50, 64)
         assert f.crs is None  # a PNG has no georeference
@@ -206,7 +210,7 @@ def test_folder_of_inputs_and_png(tmp_path, checkpoints):
     out2 = tmp_path / 'maps2'
     assert infer(SEG_CONFIG, checkpoints(SEG_CONFIG), f'{folder}/*.tif',
                  '-o', out2, '--tile', 64, 64) == 0
-    assert os.listdir(out2) == ['a.tif']
+    assert sorted(os.listdir(out2)) == ['a.tif', 'run.json', 'run.jsonl']
 
 
 def test_uint16_and_band_selection(tmp_path, checkpoints, seg_inferencer,

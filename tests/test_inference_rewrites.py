@@ -1,6 +1,6 @@
 """Inference rewrites of the backbone: each one gives the numbers of the
 plain layers it replaces, runs only where it may, and survives
-torch.compile."""
+torch.compile. (The block-level seam: test_backbone.py.)"""
 import copy
 
 import pytest
@@ -46,6 +46,20 @@ def plain_and_rewritten(module: nn.Module, *inputs, **kwargs):
     return plain, rewritten
 
 
+def plain_and_folded(layer: nn.Module, folded, *inputs, **residuals):
+    """The layer's plain output plus ``residuals`` (in order), and the
+    rewritten ``folded(layer, *inputs, **residuals)`` without autograd."""
+    with torch.enable_grad():
+        plain = layer(*inputs)
+    plain = plain if isinstance(plain, tuple) else (plain, )
+    added = list(residuals.values())
+    plain = tuple(out if out is None or i >= len(added) or added[i] is None
+                  else added[i] + out for i, out in enumerate(plain))
+    with torch.no_grad():
+        rewritten = folded(layer, *inputs, **residuals)
+    return plain, rewritten
+
+
 def assert_close(plain, rewritten, tol: float = 1e-5) -> None:
     plain = plain if isinstance(plain, tuple) else (plain, )
     rewritten = rewritten if isinstance(rewritten, tuple) else (rewritten, )
@@ -65,16 +79,18 @@ def test_folded_dual_cross_attention(backend, update_meta):
     attn = randomise(DualCrossAttention(128, attn_backend=backend))
     image, meta = torch.randn(2, 96, 128), torch.randn(2, 16, 128)
     res_x, res_c = torch.randn(2, 96, 128), torch.randn(2, 16, 128)
-    assert_close(*plain_and_rewritten(attn, image, meta, update_meta,
-                                      residual_x=res_x, residual_c=res_c))
-    assert_close(*plain_and_rewritten(attn, image, meta, update_meta))
+    folded = fast_inference.dual_cross_attention
+    assert_close(*plain_and_folded(attn, folded, image, meta, update_meta,
+                                   residual_x=res_x, residual_c=res_c))
+    assert_close(*plain_and_folded(attn, folded, image, meta, update_meta))
 
 
 def test_folded_cross_attention():
     attn = randomise(CrossAttention(96))
     meta, image = torch.randn(3, 16, 96), torch.randn(3, 200, 96)
-    assert_close(*plain_and_rewritten(attn, meta, image,
-                                      residual=torch.randn(3, 16, 96)))
+    assert_close(*plain_and_folded(attn, fast_inference.cross_attention,
+                                   meta, image,
+                                   residual=torch.randn(3, 16, 96)))
 
 
 def test_folded_attention_under_bf16_autocast():
@@ -82,8 +98,9 @@ def test_folded_attention_under_bf16_autocast():
     image, meta = torch.randn(2, 256, 64), torch.randn(2, 16, 64)
     residual = torch.randn(2, 256, 64)
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        plain, rewritten = plain_and_rewritten(attn, image, meta,
-                                               residual_x=residual)
+        plain, rewritten = plain_and_folded(
+            attn, fast_inference.dual_cross_attention, image, meta,
+            residual_x=residual)
     # the residual stream keeps its float32 precision
     assert rewritten[0].dtype == torch.float32
     assert_close(plain, rewritten, tol=0.03)
@@ -140,9 +157,10 @@ def test_chunked_mlp_equals_one_pass(attn_type, monkeypatch):
     with torch.no_grad():
         whole = block(x, meta)
         # 960 tokens of 256 hidden floats: force passes of 100 tokens
-        monkeypatch.setattr(LeMeViTBlock, 'mlp_chunk_above', 0)
-        monkeypatch.setattr(LeMeViTBlock, 'mlp_chunk_bytes', 100 * 256 * 4)
-        assert block._mlp_chunk_rows(x.view(2, -1, 64)) == 100
+        monkeypatch.setattr(fast_inference, 'MLP_CHUNK_ABOVE', 0)
+        monkeypatch.setattr(fast_inference, 'MLP_CHUNK_BYTES', 100 * 256 * 4)
+        assert fast_inference.mlp_chunk_rows(x.view(2, -1, 64),
+                                             block.mlp) == 100
         chunked = block(x, meta)
     assert_close(whole, chunked, tol=1e-6)
 
@@ -197,12 +215,13 @@ def test_onednn_dtype_is_the_one_autocast_computes_in(monkeypatch):
 
 
 @pytest.mark.trained_weights
-def test_compiled_backbone_matches_reference(official_tiny, reference_io):
+def test_compiled_backbone_matches_reference(official_tiny, reference_io,
+                                             monkeypatch):
     """torch.compile of the inference path (custom oneDNN operator, folded
     attention, chunked MLP) against the authors' tensors."""
     model = pretrained_tiny(official_tiny)
     # small chunks, so that the compiled graph has the chunked MLP too
-    model.stages[1].blocks[0].mlp_chunk_above = 0
+    monkeypatch.setattr(fast_inference, 'MLP_CHUNK_ABOVE', 0)
     compiled = torch.compile(model)
     with torch.no_grad():
         feats = compiled(reference_io['dense_input'])

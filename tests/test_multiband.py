@@ -16,16 +16,15 @@ import lemevit_mm  # noqa: F401  (registers the transforms and models)
 from lemevit_mm.datasets import (IgnoreNodataLabels,
                                  LoadMultiBandImageFromFile,
                                  LoadMultiBandImagePairFromFile)
-from lemevit_mm.datasets.synthetic import write_tiff
 from lemevit_mm.raster import RasterError, read_image
-from lemevit_mm.seg.synthetic import (BAND_LAYOUTS, isprs_archive_member,
-                                      make_potsdam_sample,
-                                      make_vaihingen_sample,
-                                      render_sample_tiles, tile_bands,
-                                      write_isprs_archives,
-                                      write_vaihingen_archives)
-from lemevit_mm.seg.synthetic_sentinel2 import (NODATA,
-                                                make_sentinel2_sample)
+from lemevit_mm.testing.rasters import write_tiff
+from lemevit_mm.testing.seg import (BAND_LAYOUTS, isprs_archive_member,
+                                    make_potsdam_sample,
+                                    make_vaihingen_sample,
+                                    render_sample_tiles, tile_bands,
+                                    write_isprs_archives,
+                                    write_vaihingen_archives)
+from lemevit_mm.testing.sentinel2 import NODATA, make_sentinel2_sample
 
 from helpers import REPO, load_config, load_tool, model_index_parsed_once
 

@@ -22,11 +22,11 @@ from mmengine.runner import Runner, load_checkpoint
 
 import lemevit_mm  # noqa: F401
 from lemevit_mm.apis import setup_task
-from lemevit_mm.cd.synthetic import make_synthetic_cd
-from lemevit_mm.datasets.synthetic import write_tiff
 from lemevit_mm.models import LeMeViT
-from lemevit_mm.seg.synthetic import make_potsdam_sample
-from lemevit_mm.seg.synthetic_sentinel2 import make_sentinel2_sample
+from lemevit_mm.testing.cd import make_synthetic_cd
+from lemevit_mm.testing.rasters import write_tiff
+from lemevit_mm.testing.seg import make_potsdam_sample
+from lemevit_mm.testing.sentinel2 import make_sentinel2_sample
 
 from helpers import REPO, model_index_parsed_once
 
@@ -194,7 +194,7 @@ def test_four_band_change_detection(tmp_path):
 
 # ------------------------------------------------------------ detection
 def test_four_band_oriented_detection(tmp_path, rgb_checkpoint):
-    from lemevit_mm.det.synthetic import make_synthetic_dota
+    from lemevit_mm.testing.det import make_synthetic_dota
     from lemevit_mm.raster import read_image
     raw = str(tmp_path / 'dota')
     make_synthetic_dota(raw, dict(train=2), image_size=(128, 128),

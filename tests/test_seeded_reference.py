@@ -14,13 +14,14 @@ import torch
 from mmengine.config import Config
 
 import lemevit_mm  # noqa: F401
-from lemevit_mm.utils import seeded_reference as seeded
-from lemevit_mm.utils.seeded_reference import (SeededReferenceError,
-                                               classifier_weights,
-                                               load_seeded_reference,
-                                               relative_error,
-                                               seeded_backbone,
-                                               seeded_classifier)
+from lemevit_mm.models.official_checkpoint import (
+    convert_official_backbone, convert_official_classifier)
+from lemevit_mm.testing import seeded_reference as seeded
+from lemevit_mm.testing.seeded_reference import (SeededReferenceError,
+                                                 load_seeded_reference,
+                                                 relative_error,
+                                                 seeded_backbone,
+                                                 seeded_classifier)
 
 from helpers import FP32_ERROR_FACTOR, REPO, SEEDED_DATA, build_model
 
@@ -41,7 +42,7 @@ def config_classifier(reference):
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'cls',
                                    CLS_CONFIGS[reference.arch]))
     model = build_model(cfg)
-    model.load_state_dict(classifier_weights(reference.weights),
+    model.load_state_dict(convert_official_classifier(reference.weights),
                           strict=True)
     return model.eval()
 
@@ -80,7 +81,7 @@ def test_weights_follow_the_recipe(reference):
             assert low <= value.min() and value.max() <= low + width
     # the authors' names: the backbone converts all but the head
     own = seeded_backbone(reference).state_dict()
-    assert set(seeded.backbone_weights(reference.weights)) == set(own)
+    assert set(convert_official_backbone(reference.weights)) == set(own)
     assert reference.cls_input.shape == tuple(recipe['cls_input_shape'])
 
 
@@ -123,9 +124,9 @@ def test_plain_classifier_is_the_config_classifier(reference,
     """The mmpretrain-free classifier of tools/gpu_check.py computes what
     the configs' ImageClassifier computes, with the same weight names,
     renamed as the classification converter renames them."""
-    from lemevit_mm.cls.official import convert_official_classifier
-    renamed = classifier_weights(reference.weights)
-    converted = convert_official_classifier(reference.weights)
+    from lemevit_mm.cls import official
+    renamed = convert_official_classifier(reference.weights)
+    converted = official.convert_official_classifier(reference.weights)
     assert list(renamed) == list(converted)
     assert all(renamed[k] is converted[k] for k in renamed)
     plain = seeded_classifier(reference)

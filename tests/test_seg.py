@@ -14,9 +14,9 @@ from mmengine.registry import init_default_scope
 import lemevit_mm  # noqa: F401  (registers the seg parts)
 from lemevit_mm.models import LeMeViT
 from lemevit_mm.seg import OverallAccuracyF1Metric
-from lemevit_mm.seg.synthetic import (BOUNDARY, CLUTTER, NUM_RAW_IDS,
-                                      render_sample_tiles, make_potsdam_sample,
-                                      write_isprs_archives)
+from lemevit_mm.testing.seg import (BOUNDARY, CLUTTER, NUM_RAW_IDS,
+                                    render_sample_tiles, make_potsdam_sample,
+                                    write_isprs_archives)
 
 from helpers import (REPO, assert_dense_match, load_config, load_tool,
                      model_index_parsed_once, run_tool)

@@ -16,9 +16,9 @@ from mmengine.fileio import LocalBackend
 
 import lemevit_mm  # noqa: F401
 from lemevit_mm.apis import merge_cfg_options, setup_task
-from lemevit_mm.cls.tiny_dataset import make_tiny_imagenet
 from lemevit_mm.engine import (AtomicLocalBackend, capture_rng_state,
                                restore_rng_state)
+from lemevit_mm.testing.cls import make_tiny_imagenet
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = 'configs/cls/lemevit_t_in1k.py'

@@ -23,7 +23,6 @@ Usage::
 import argparse
 import os
 import os.path as osp
-import sys
 import time
 from typing import Dict, List, Tuple
 
@@ -33,15 +32,13 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+import lemevit_mm  # noqa: F401  (registers models, weights-only load)
+from lemevit_mm.apis import (SegmentationInferencer, merge_cfg_options,
+                             setup_task)
+from lemevit_mm.io.raster import GeoTiffWriter, RasterGrid
+from lemevit_mm.testing.seg import make_potsdam_sample, render_tile
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)  # run from a checkout without installing, too
-
-import lemevit_mm  # noqa: E402,F401  (registers models, weights-only load)
-from lemevit_mm.apis import (SegmentationInferencer,  # noqa: E402
-                             merge_cfg_options, setup_task)
-from lemevit_mm.seg.synthetic import (make_potsdam_sample,  # noqa: E402
-                                      render_tile)
-
 CONFIG = osp.join(REPO, 'configs', 'seg',
                   'lemevit_t_upernet_potsdam_sample.py')
 IGNORED_COLOR = (0, 0, 0)  # boundary and clutter in the pictures
@@ -139,7 +136,6 @@ def write_scene(path: str, size: int, seed: int,
     """A synthetic ``size x size`` RGB GeoTIFF (UTM zone 33N, 5 cm
     pixels), a mosaic of ``tile``-sized sample tiles (objects at the
     training scale); returns its label map (Potsdam ids)."""
-    import rasterio
     from rasterio.transform import from_origin
     rng = np.random.default_rng(seed + 1000)
     n = -(-size // tile)
@@ -148,11 +144,10 @@ def write_scene(path: str, size: int, seed: int,
                             for row in tiles])[:size, :size]
     label = np.concatenate([np.concatenate([t[1] for t in row], 1)
                             for row in tiles])[:size, :size]
-    with rasterio.open(path, 'w', driver='GTiff', width=size, height=size,
-                       count=3, dtype='uint8', crs='EPSG:32633',
-                       transform=from_origin(368000.0, 5810000.0, 0.05,
-                                             0.05)) as f:
-        f.write(image.transpose(2, 0, 1))
+    grid = RasterGrid(size, size, 'EPSG:32633',
+                      from_origin(368000.0, 5810000.0, 0.05, 0.05))
+    with GeoTiffWriter(path, grid, 3, 'uint8') as writer:
+        writer.write(np.ascontiguousarray(image.transpose(2, 0, 1)), 0)
     return label
 
 

@@ -2,7 +2,8 @@
 # tools/gpu_check.py on a machine with torch but without the OpenMMLab
 # packages (the lent GPU machine): installs the wheels that `make
 # gpu-wheels` put in .gpu_wheels/ into a private folder, then runs the
-# check. Without a GPU: bash tools/gpu_check.sh report.md --device cpu
+# check on this checkout (on PYTHONPATH: the package need not be
+# installed). Without a GPU: bash tools/gpu_check.sh report.md --device cpu
 #
 #   bash tools/gpu_check.sh REPORT.md [gpu_check.py options]
 set -euo pipefail
@@ -24,5 +25,7 @@ if ! "$PYTHON" -c 'import mmengine, mmcv.cnn' >/dev/null 2>&1; then
     --no-cache-dir --upgrade --target "$SITE" "$WHEELS"/*.whl
   export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
 fi
+# this checkout's lemevit_mm first (an installed copy may be older)
+export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
 exec "$PYTHON" "$REPO/tools/gpu_check.py" --out "$1" "${@:2}"

@@ -18,36 +18,49 @@ Examples::
     python tools/infer.py configs/cls/lemevit_t_millionaid.py cls.pth \
         scene.tif -o tile_classes.tif --tile 256 256
 
-INPUT (and INPUT_B) is a raster file, a folder or a glob; with several
-inputs ``-o`` is a folder that gets one output per input (same stem).
-Outputs are written under a temporary name and renamed when complete;
-an existing output is refused unless ``--overwrite``.
+    # an archive: a list file (or a CSV with path, path_b for change
+    # detection) over all CPUs/GPUs, resumable, with COGs, STAC, a VRT
+    bash tools/dist_infer.sh configs/seg/lemevit_t_upernet_potsdam.py \
+        iter_80000.pth 8 scenes.txt -o out/ --cog --stac --mosaic
+    python tools/infer.py ... scenes.txt -o out/ --resume
+
+INPUT (and INPUT_B) is a raster file, a folder, a glob or a list file
+(``.txt``: one path per line; ``.csv``: a ``path`` column, and
+``path_b`` for change detection); paths go to GDAL unchanged
+(``/vsizip/``, ``/vsicurl/``, ``/vsis3/`` work). With several inputs
+``-o`` is a folder that gets one output per input (same stem) and the run
+record ``run.json``; the scenes are shared among the processes of a
+``--launcher pytorch`` (torchrun) or ``slurm`` run, a failing scene is
+recorded and the run goes on (exit code 1 at the end). Outputs are
+written under a temporary name and renamed when complete; an existing
+output is refused unless ``--overwrite`` or ``--resume`` (skip the
+scenes recorded done, redo the rest).
 """
 import argparse
-import csv
 import glob
 import os
 import os.path as osp
 import signal
 import sys
 import threading
-from typing import List, Optional, Sequence
+from typing import Any, List, NamedTuple, Optional, Sequence
 
-from mmengine.config import Config, DictAction
+# Module level: the standard library only. The arguments and inputs are
+# checked before torch and the OpenMMLab packages are imported (which
+# takes seconds), in check_paths().
 
-import lemevit_mm  # noqa: F401  (registers models, weights-only loading)
-from lemevit_mm.apis import build_inferencer, merge_cfg_options, task_of
-from lemevit_mm.apis.inference import probs_path
-from lemevit_mm.engine.fileio import write_atomically
-from lemevit_mm.raster import RasterError
 
-RASTER_EXTENSIONS = ('.tif', '.tiff', '.png', '.jpg', '.jpeg', '.jp2',
-                     '.img', '.vrt', '.bmp')
-OUTPUT_EXTENSIONS = dict(seg='.tif', cd='.tif', det='.geojson', cls='.tif')
 
 
 class InputError(ValueError):
     """A problem with the command line's inputs or outputs."""
+
+
+class Scene(NamedTuple):
+    """One call of the inferencer: its inputs (one per date, or all
+    images of a table) and its output file."""
+    inputs: List[str]
+    out: str
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -55,9 +68,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         description='Scene-scale inference on rasters (any task).',
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split('Examples::')[1])
-    parser.add_argument('config', help='the model config')
+    parser.add_argument('config', help='the model config (with '
+                        '--backend onnxruntime|openvino: the exported '
+                        'model, and no CHECKPOINT)')
     parser.add_argument('checkpoint', help='trained weights')
-    parser.add_argument('input', help='raster file, folder or glob')
+    parser.add_argument('input', nargs='?',
+                        help='raster file, folder, glob or list file')
     parser.add_argument('input_b', nargs='?',
                         help='second date (change detection)')
     parser.add_argument('-o', '--out', required=True,
@@ -70,7 +86,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'config\'s stride / patch gap)')
     parser.add_argument('--batch-size', type=int, default=4)
     parser.add_argument('--device', default='cpu',
-                        help="'cpu' or 'cuda[:N]'")
+                        help="'cpu' or 'cuda[:N]' ('cuda' in a distributed "
+                        'run: the GPU of each local rank)')
     parser.add_argument('--bands', nargs='+', type=int,
                         help='1-based bands to use, in model order')
     parser.add_argument('--probs', action='store_true',
@@ -86,25 +103,101 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'native bf16 (AVX-512; elsewhere float32)')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace existing outputs')
+    parser.add_argument('--resume', action='store_true',
+                        help='go on with an interrupted run: skip the '
+                        'scenes recorded done, redo the rest')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
+                        default='none',
+                        help='share the scenes among the processes of a '
+                        'torchrun (pytorch) or srun (slurm) launch')
+    parser.add_argument('--threads', type=int,
+                        help='torch threads of each process')
+    parser.add_argument('--cog', action='store_true',
+                        help='write Cloud Optimized GeoTIFFs (overviews)')
+    parser.add_argument('--stac', action='store_true',
+                        help='write a STAC Item per scene and a Collection')
+    parser.add_argument('--mosaic', action='store_true',
+                        help='write a VRT mosaic of all outputs per CRS')
+    parser.add_argument('--preview', action='store_true',
+                        help='also write a PNG quicklook beside each '
+                        'output (the input as RGB, the result over it, '
+                        'a legend and a scale bar)')
     parser.add_argument('--quiet', action='store_true',
                         help='no progress bar')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries')
-    return parser.parse_args(argv)
+    parser.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE',
+                        help='override config entries (as in MMEngine)')
+    parser.add_argument('--backend', default='torch',
+                        choices=['torch', 'onnxruntime', 'openvino'],
+                        help='run an exported model (tools/deployment/'
+                        'export_onnx.py) instead of CONFIG CHECKPOINT: '
+                        'MODEL INPUT [INPUT_B]')
+    args = parser.parse_args(argv)
+    if args.backend != 'torch':
+        # MODEL INPUT [INPUT_B]: the positionals move up by one
+        if args.input_b is not None:
+            parser.error('--backend: give MODEL INPUT [INPUT_B] (no '
+                         'checkpoint: the exported model holds it)')
+        args.model, args.input, args.input_b = \
+            args.config, args.checkpoint, args.input
+        args.checkpoint = None
+    elif args.input is None:
+        parser.error('the following arguments are required: input')
+    return args
 
 
-def is_collection(pattern: str) -> bool:
-    """Whether an input names several files (a folder or a glob): its
-    outputs then go into the folder ``-o``."""
-    return osp.isdir(pattern) or any(c in pattern for c in '*?[')
+def is_virtual(path: str) -> bool:
+    """A path for GDAL's virtual file systems or a URL."""
+    return path.startswith('/vsi') or '://' in path
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    """What the command line can check before anything is imported: the
+    config, the checkpoint and the inputs exist, the numbers make
+    sense."""
+    if args.backend != 'torch':
+        if not osp.isfile(args.model):
+            raise InputError(f'{args.model}: no such exported model.')
+    elif not osp.isfile(args.config):
+        raise InputError(f'{args.config}: no such config file.')
+    elif not osp.isfile(args.checkpoint):
+        raise InputError(f'{args.checkpoint}: no such checkpoint file.')
+    for pattern in filter(None, [args.input, args.input_b]):
+        if is_virtual(pattern):
+            continue
+        if any(c in pattern for c in '*?[') and not osp.exists(pattern):
+            if not glob.glob(pattern):
+                raise InputError(f'{pattern}: no file matches.')
+        elif not osp.exists(pattern):
+            raise InputError(f'{pattern}: no such file or folder.')
+    if args.threads is not None and args.threads < 1:
+        raise InputError(f'--threads {args.threads}: must be >= 1.')
+    if args.batch_size < 1:
+        raise InputError(f'--batch-size {args.batch_size}: must be >= 1.')
+    if args.resume and args.overwrite:
+        raise InputError('--resume keeps what is done, --overwrite redoes '
+                         'it: give one of them.')
+
+
+def cfg_options(strings: Optional[List[str]]) -> Optional[dict]:
+    """``--cfg-options`` as MMEngine's ``DictAction`` reads them."""
+    if not strings:
+        return None
+    from mmengine.config import DictAction
+    namespace = argparse.Namespace()
+    DictAction(option_strings=['--cfg-options'], dest='options')(
+        None, namespace, strings)
+    return namespace.options
 
 
 def expand_inputs(pattern: str) -> List[str]:
     """Files of a path, folder or glob, sorted; an error if none."""
+    from lemevit_mm.apis.archive import RASTER_EXTENSIONS
+    if is_virtual(pattern):
+        return [pattern]
     if osp.isdir(pattern):
         files = [osp.join(pattern, name) for name in os.listdir(pattern)
                  if name.lower().endswith(RASTER_EXTENSIONS)]
-    elif is_collection(pattern):
+    elif any(c in pattern for c in '*?['):
         files = [f for f in glob.glob(pattern) if osp.isfile(f)]
     else:
         if not osp.exists(pattern):
@@ -115,120 +208,210 @@ def expand_inputs(pattern: str) -> List[str]:
     return sorted(files)
 
 
-def pair_inputs(files_a: List[str], files_b: List[str]) -> List[str]:
-    """Date-B files in the order of date A, paired by file name."""
-    if len(files_a) == 1 and len(files_b) == 1:
-        return files_b
-    by_name = {osp.basename(f): f for f in files_b}
-    missing = [osp.basename(f) for f in files_a
-               if osp.basename(f) not in by_name]
-    if missing or len(files_a) != len(files_b):
-        raise InputError(
-            f'date A and date B hold different files: {len(files_a)} vs '
-            f'{len(files_b)}; without a partner in B: {missing[:5]}.')
-    return [by_name[osp.basename(f)] for f in files_a]
+def load_config(args: argparse.Namespace):
+    """The config of the command line, with its ``--cfg-options``."""
+    from mmengine.config import Config
+
+    from lemevit_mm.apis import merge_cfg_options
+    cfg = Config.fromfile(args.config)
+    merge_cfg_options(cfg, cfg_options(args.cfg_options))
+    return cfg
 
 
-def output_paths(task: str, inputs: List[str], out: str, tile: bool,
-                 collection: bool) -> List[str]:
-    """One output file per input: ``out`` itself for a single input file,
-    else ``out/<stem><ext>`` (a folder or glob of inputs)."""
-    if task == 'cls' and not tile:
-        return [out]
-    if not collection:
-        return [out]
-    if osp.isfile(out):
-        raise InputError(f'{out}: several inputs need a folder for -o, '
-                         'this is a file.')
-    ext = OUTPUT_EXTENSIONS[task]
-    return [osp.join(out, osp.splitext(osp.basename(f))[0] + ext)
-            for f in inputs]
+def inferencer_kwargs(args: argparse.Namespace) -> dict:
+    """The inferencer's arguments of the command line (every task)."""
+    return dict(device=args.device, batch_size=args.batch_size,
+                bands=args.bands, amp=args.amp, quiet=args.quiet)
 
 
-def companions(task: str, path: str, probs: bool) -> List[str]:
-    """Every file an output path stands for."""
-    files = [path]
-    if task == 'det':
-        files.append(f'{osp.splitext(path)[0]}_dota.txt')
-    elif probs:
-        files.append(probs_path(path))
-    return files
+def build(inferencer: Any, cfg: Any, args: argparse.Namespace,
+          **overrides):
+    """The inferencer of the command line (the model is loaded here);
+    ``overrides`` replace :func:`inferencer_kwargs` (a distributed run's
+    device and progress)."""
+    return inferencer(cfg, args.checkpoint,
+                      **dict(inferencer_kwargs(args), **overrides))
 
 
-def check_outputs(task: str, outputs: List[str], probs: bool,
-                  overwrite: bool) -> None:
-    existing = [f for path in outputs for f in companions(task, path, probs)
-                if osp.exists(f)]
-    if existing and not overwrite:
+def after_scene(args: argparse.Namespace, scene: Scene, result: Any,
+                provenance: Optional[dict] = None,
+                inferencer: Any = None) -> List[str]:
+    """The files one finished scene leaves: its outputs, and whatever is
+    made of them afterwards (the place for conversions, catalogue
+    entries, previews): Cloud Optimized GeoTIFFs (``--cog``), the
+    scene's STAC Item (``--stac``) and its quicklook (``--preview``, in
+    the colours and with the class names of ``inferencer``)."""
+    written = list(result.paths)
+    if args.cog:
+        from lemevit_mm.io.cog import to_cog
+        for path in written:
+            if path.lower().endswith(('.tif', '.tiff')):
+                to_cog(path)
+    if args.stac and written and written[0].lower().endswith(
+            ('.tif', '.tiff', '.geojson')):  # not a table of images
+        from lemevit_mm.io.stac import write_item
+        written.append(write_item(
+            written, scene.inputs, task=args.task, cog=args.cog,
+            provenance=provenance,
+            collection=collection_id(args) if is_collection(args.input)
+            else None))
+    # last: the picture reads the finished (COG) output
+    if getattr(args, 'preview', False) and inferencer is not None:
+        from lemevit_mm.reports.quicklook import quicklooks_of_result
+        bands = args.bands if args.bands and len(args.bands) == 3 \
+            else None
+        written += quicklooks_of_result(
+            args.task, scene.inputs, result, inferencer.classes,
+            inferencer.palette(), bands)
+    return written
+
+
+def collection_id(args: argparse.Namespace) -> str:
+    """The STAC Collection of a run: named after its output folder."""
+    return osp.basename(osp.abspath(args.out)) or 'lemevit'
+
+
+def is_collection(pattern: str) -> bool:
+    from lemevit_mm.apis.archive import is_collection as several
+    return several(pattern)
+
+
+def set_threads(threads: Optional[int], backend: str = 'torch') -> None:
+    if threads and backend == 'torch':
+        import torch
+        torch.set_num_threads(threads)
+
+
+def run_one(args: argparse.Namespace, cfg: Any, inferencer_type: Any,
+            options: Any) -> List[str]:
+    """One scene (or one table of images) into the file ``-o``."""
+    from lemevit_mm.apis import archive
+    collects = inferencer_type.collects_inputs(options)
+    given = [args.input] + ([args.input_b] if args.input_b else [])
+    inputs = expand_inputs(args.input) if collects else given
+    outputs = inferencer_type.output_files(args.out, options)
+    if args.stac and not collects:
+        outputs += archive.stac_outputs(args.out)
+    existing = [f for f in outputs if osp.exists(f)]
+    if args.resume and existing and len(existing) == len(outputs):
+        if not args.quiet:
+            print(f'[infer] {args.out} exists: nothing to resume')
+        return []
+    if existing and not (args.overwrite or args.resume):
         raise InputError(f'output exists: {", ".join(existing[:5])} '
                          '(use --overwrite to replace it).')
+    set_threads(args.threads, args.backend)
+    inferencer = build(inferencer_type, cfg, args)
+    provenance = archive.run_provenance(args.config, args.checkpoint,
+                                        sys.argv) if args.stac else None
+    scene = Scene(inputs, args.out)
+    result = inferencer.infer(scene.inputs, scene.out, options)
+    return after_scene(args, scene, result, provenance, inferencer)
 
 
-def write_csv(path: str, records: List[dict], topk: int) -> None:
-    header = ['file'] + [f'{key}{i + 1}' for i in range(topk)
-                         for key in ('class', 'score')]
+def run_archive(args: argparse.Namespace, cfg: Any, inferencer_type: Any,
+                options: Any) -> int:
+    """Every scene of a folder, glob or list file into the folder ``-o``,
+    shared among the processes of the launch; the exit code."""
+    from lemevit_mm.apis import archive
+    if osp.isfile(args.out):
+        raise InputError(f'{args.out}: several inputs need a folder for '
+                         '-o, this is a file.')
+    try:
+        scenes = archive.collect_scenes(
+            args.input, args.input_b,
+            pairs=inferencer_type.num_inputs == 2)
 
-    def write(tmp: str) -> None:
-        with open(tmp, 'w', newline='') as f:
-            writer = csv.writer(f)
-            writer.writerow(header)
-            for record in records:
-                row = [record['file']]
-                for name, score in zip(record['classes'], record['scores']):
-                    row += [name, f'{score:.5f}']
-                writer.writerow(row)
+        def companions(main: str) -> List[str]:
+            files = inferencer_type.output_files(main, options)[1:]
+            return files + (archive.stac_outputs(main) if args.stac
+                            else [])
 
-    folder = osp.dirname(path)
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-    write_atomically(path, write)
+        archive.assign_outputs(scenes, args.out,
+                               inferencer_type.output_extension(options),
+                               companions)
+        done = archive.check_outputs(scenes, args.out, args.resume,
+                                     args.overwrite)
+    except archive.ArchiveError as error:
+        raise InputError(str(error)) from None
+    ctx = archive.init_distributed(args.launcher, args.device)
+    set_threads(args.threads, args.backend)
+
+    def make_process(provenance: dict):
+        # one tile bar per scene in one process; rank lines in many
+        inferencer = build(inferencer_type, cfg, args,
+                           device=ctx.device(args.device),
+                           quiet=args.quiet or ctx.world_size > 1)
+
+        def process(scene: archive.Scene) -> dict:
+            job = Scene(list(scene.inputs), scene.outputs[0])
+            result = inferencer.infer(job.inputs, job.out, options)
+            return dict(tiles=result.tiles, seconds=result.seconds,
+                        outputs=after_scene(args, job, result, provenance,
+                                            inferencer))
+
+        return process
+
+    def finish(done_scenes: list, provenance: dict) -> None:
+        written = archive.finish_archive(
+            args.out, done_scenes, mosaic=args.mosaic, stac=args.stac,
+            provenance=provenance, collection=collection_id(args))
+        if not args.quiet:
+            for path in written:
+                print(f'[infer] wrote {path}')
+
+    try:
+        summary = archive.run_archive(
+            scenes, args.out, make_process, ctx, done, resume=args.resume,
+            quiet=args.quiet,
+            provenance=lambda: archive.run_provenance(
+                args.config, args.checkpoint, sys.argv,
+                options={k: v for k, v in vars(args).items()
+                         if k not in ('config', 'checkpoint')}),
+            finish=finish)
+    finally:
+        ctx.close()
+    if ctx.rank == 0 and (summary.failed or not args.quiet):
+        print(summary.describe(), file=sys.stderr)
+    return summary.exit_code
 
 
-def run(args: argparse.Namespace) -> List[str]:
-    """Run the command; return the files written."""
-    cfg = Config.fromfile(args.config) if osp.isfile(args.config) else None
-    if cfg is None:
-        raise InputError(f'{args.config}: no such config file.')
-    merge_cfg_options(cfg, args.cfg_options)
-    task = task_of(cfg)
-    if (task == 'cd') != (args.input_b is not None):
-        raise InputError(
-            'change detection takes two inputs (INPUT INPUT_B)' if
-            task == 'cd' else f'a {task} model takes one input, got two')
-    if not osp.isfile(args.checkpoint):
-        raise InputError(f'{args.checkpoint}: no such checkpoint file.')
-    inputs = expand_inputs(args.input)
-    inputs_b = pair_inputs(inputs, expand_inputs(args.input_b)) \
-        if task == 'cd' else []
-    outputs = output_paths(task, inputs, args.out, bool(args.tile),
-                           is_collection(args.input))
-    check_outputs(task, outputs, args.probs, args.overwrite)
-    kwargs = dict(device=args.device, batch_size=args.batch_size,
-                  bands=args.bands, amp=args.amp, quiet=args.quiet)
-    if task == 'det':
-        kwargs['score_thr'] = args.score_thr
-    inferencer = build_inferencer(cfg, args.checkpoint, **kwargs)
-    written: List[str] = []
-    if task == 'cls' and not args.tile:
-        write_csv(outputs[0], inferencer(inputs, topk=args.topk),
-                  args.topk)
-        return outputs
-    for index, (path, out) in enumerate(zip(inputs, outputs)):
-        if task == 'seg':
-            result = inferencer(path, out, probs=args.probs, tile=args.tile,
-                                overlap=args.overlap)
-        elif task == 'cd':
-            result = inferencer(path, inputs_b[index], out,
-                                probs=args.probs, tile=args.tile,
-                                overlap=args.overlap, align=args.align)
-        elif task == 'det':
-            result = inferencer(path, out, tile=args.tile,
-                                overlap=args.overlap)
-        else:
-            result = inferencer.class_map(path, out, tile=args.tile,
-                                          probs=args.probs)
-        written += result['paths']
-    return written
+def run(args: argparse.Namespace) -> int:
+    """Run the command; return its exit code."""
+    check_paths(args)
+    import lemevit_mm  # noqa: F401  (registers models, weights-only load)
+    from lemevit_mm.apis import InferOptions, inferencer_class
+    if args.backend != 'torch':
+        # an exported model: the backend object takes the config's place
+        from lemevit_mm.deploy import RuntimeMissing, load_exported
+        try:
+            cfg = load_exported(args.model, args.backend, args.threads)
+        except RuntimeMissing as error:
+            raise InputError(str(error)) from None
+        inferencer_type = inferencer_class(cfg.info.task)
+    else:
+        from lemevit_mm.apis import task_of
+        cfg = load_config(args)
+        inferencer_type = inferencer_class(task_of(cfg))
+    args.task = inferencer_type.task
+    options = InferOptions.from_args(args)
+    collects = inferencer_type.collects_inputs(options)
+    if collects or not is_collection(args.input):
+        error = None if collects else inferencer_type.input_count_error(
+            1 + (args.input_b is not None))
+        if error:
+            raise InputError(error)
+        if args.launcher != 'none':
+            raise InputError(
+                f'--launcher {args.launcher} shares the scenes of a '
+                'folder, glob or list file among processes; '
+                f'{args.input} is one scene (or one table).')
+        written = run_one(args, cfg, inferencer_type, options)
+        if not args.quiet:
+            for path in written:
+                print(f'[infer] wrote {path}')
+        return 0
+    return run_archive(args, cfg, inferencer_type, options)
 
 
 def stop_on_sigterm(signum: int, frame) -> None:
@@ -242,14 +425,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
-        written = run(args)
-    except (InputError, RasterError, FileNotFoundError, ValueError) as error:
+        return run(args)
+    except (InputError, FileNotFoundError, ValueError) as error:
+        # RasterError and the archive's errors are ValueErrors
         print(f'infer.py: error: {error}', file=sys.stderr)
         return 2
-    if not args.quiet:
-        for path in written:
-            print(f'[infer] wrote {path}')
-    return 0
 
 
 if __name__ == '__main__':

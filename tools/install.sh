@@ -92,7 +92,11 @@ done
 # Dependencies of lemevit_mm itself (setup.py install_requires) and what
 # the `tests` extra of setup.py brings.
 EXTRA_DEPS=("${UNDECLARED_DEPS[@]}" rasterio)
-TEST_DEPS=(pytest onnx onnxruntime)
+# (distribution names; TEST_MODULES: what the step imports to check them)
+TEST_DEPS=(pytest onnx onnxscript onnxruntime openvino rio-cogeo pystac
+           rio-stac matplotlib scipy)
+TEST_MODULES=(pytest onnx onnxscript onnxruntime openvino rio_cogeo pystac
+              rio_stac matplotlib scipy)
 ALL_PINS=("torch==${TORCH_VERSION}" "torchvision==${TORCHVISION_VERSION}"
           "$MMENGINE_PIN" "$MMCV_PIN" "${MODEL_PINS[@]}")
 
@@ -131,6 +135,10 @@ for pin in os.environ['PINS'].split():
     assert found == version, f'{name} {found} installed, {version} needed'
 for name in os.environ['DEPS'].split():
     md.version(name)
+import site  # noqa: E402
+assert any(os.path.isfile(os.path.join(d, 'lemevit_mm_startup.pth'))
+           for d in site.getsitepackages() + [site.getusersitepackages()]), \
+    'the start-up hook lemevit_mm_startup.pth is not installed'
 import mmcv.ops  # noqa: E402
 from mmcv.ops import RoIAlignRotated, box_iou_rotated, nms_rotated  # noqa
 import mmdet.models  # noqa: E402,F401
@@ -274,13 +282,17 @@ then
 fi
 
 step "lemevit_mm (editable) and test tools"
-if ! py_ok "$REPO" "${TEST_DEPS[@]}" <<'PY'
+if ! py_ok "$REPO" "${TEST_MODULES[@]}" <<'PY'
 import importlib, os, sys
 import lemevit_mm
 for name in sys.argv[2:]:
     importlib.import_module(name)
 here = os.path.dirname(os.path.dirname(os.path.abspath(lemevit_mm.__file__)))
 assert os.path.samefile(here, sys.argv[1])
+# the start-up hook (config scopes) of this version of setup.py
+import site
+assert any(os.path.isfile(os.path.join(d, 'lemevit_mm_startup.pth'))
+           for d in site.getsitepackages() + [site.getusersitepackages()])
 PY
 then
   say "$CURRENT_STEP"

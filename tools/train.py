@@ -16,14 +16,13 @@ Example::
         --work-dir work_dirs/seg --cfg-options train_cfg.max_iters=100
 """
 import argparse
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import lemevit_mm  # noqa: F401  (registers models, weights-only loading)
-from lemevit_mm.apis import merge_cfg_options, setup_task
+from lemevit_mm.apis import setup_task
+from lemevit_mm.cli import (add_runner_arguments, load_run_config,
+                            parse_runner_args)
 
 
 def parse_args() -> argparse.Namespace:
@@ -36,28 +35,13 @@ def parse_args() -> argparse.Namespace:
         'dir when CKPT is omitted')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config entries, e.g. train_cfg.max_iters=100')
-    parser.add_argument('--launcher', default='none',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_arguments(parser, 'train_cfg.max_iters=100')
+    return parse_runner_args(parser)
 
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    merge_cfg_options(cfg, args.cfg_options)
-    if args.work_dir:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_run_config(args)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')

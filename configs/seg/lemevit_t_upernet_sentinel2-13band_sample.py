@@ -1,6 +1,6 @@
 # UperNet + LeMeViT-tiny on 13-band uint16 Sentinel-2-style tiles: an
 # example of a multispectral 16-bit input, on generated data
-#   python -m lemevit_mm.seg.synthetic_sentinel2 data/sentinel2_sample
+#   python -m lemevit_mm.testing.sentinel2 data/sentinel2_sample
 # (64x64 GeoTIFFs, bands B1-B8, B8A, B9-B12 as reflectance x 10000, four
 # land-cover classes, nodata at swath edges). Real L1C/L2A tiles stacked
 # to 13 bands at one resolution work the same way; recompute mean/std with

@@ -12,7 +12,7 @@ import numpy as np
 
 __all__ = [
     'tile_starts', 'tile_grid', 'grid_size', 'blend_window',
-    'StreamingBlender', 'pad_tile', 'ceil_div'
+    'StreamingBlender', 'pad_tile', 'ceil_div', 'fit_tile'
 ]
 
 
@@ -140,3 +140,18 @@ def ceil_div(a: int, b: int) -> int:
     """``ceil(a / b)`` for positive integers."""
     return -(-a // b)
 
+
+
+def fit_tile(tile: Tuple[int, int], overlap: int, height: int, width: int,
+             divisor: int = 32) -> Tuple[Tuple[int, int], int]:
+    """The tile and overlap for a ``height x width`` scene: a tile side
+    longer than the scene's is cut to the scene's, rounded up to
+    ``divisor`` (the model's output stride), so that a small scene is not
+    padded out to a large tile; the overlap stays below the tile."""
+    divisor = max(int(divisor), 1)
+    fitted = tuple(
+        min(side, ceil_div(length, divisor) * divisor) if length < side
+        else side for side, length in zip(tile, (height, width)))
+    if fitted != tuple(tile):
+        overlap = min(overlap, min(fitted) - 1)
+    return (fitted[0], fitted[1]), overlap

@@ -1,4 +1,5 @@
 """Task parts: change detection (bi-temporal, on mmsegmentation)."""
+from .benchmark_datasets import S2LookingDataset, WHUCDDataset
 from .bit_head import BITHead
 from .datasets import CDDDataset, PairedLEVIRCDDataset
 from .metric import ChangeDetectionMetric
@@ -10,5 +11,6 @@ from .visualizer import ChangeLocalVisualizer
 __all__ = [
     'BITHead', 'CDDDataset', 'PairedLEVIRCDDataset', 'ChangeDetectionMetric',
     'SiameseEncoderDecoder', 'BiTemporalPhotoMetricDistortion',
-    'LoadChangeAnnotation', 'LoadImagePairFromFile', 'ChangeLocalVisualizer'
+    'LoadChangeAnnotation', 'LoadImagePairFromFile', 'ChangeLocalVisualizer',
+    'S2LookingDataset', 'WHUCDDataset'
 ]

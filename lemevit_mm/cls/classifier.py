@@ -2,8 +2,9 @@
 from mmengine.registry import MODELS
 from mmpretrain.models.classifiers import ImageClassifier
 
-from .official import (CONVERTER, convert_official_classifier,
-                       looks_official, nested_official)
+from ..models.official_checkpoint import (CONVERTER,
+                                          convert_official_classifier,
+                                          looks_official, nested_official)
 
 
 @MODELS.register_module()
@@ -16,10 +17,12 @@ class LeMeViTClassifier(ImageClassifier):
     ``head.*``) is renamed on the fly, so ``load_from``, ``tools/test.py``
     and ``mmengine.runner.load_checkpoint`` accept the released files
     directly and give the same result as a file converted by
-    ``tools/model_converters/lemevit_official.py``. Pair it with
-    ``backbone=dict(type='LeMeViT', out_indices=(4, ),
-    out_meta_tokens=True)``, ``neck=dict(type='LeMeViTPooling')`` and
-    ``head=dict(type='LinearClsHead')``.
+    ``tools/model_converters/lemevit_official.py`` (both through
+    :mod:`lemevit_mm.models.official_checkpoint`). Its config:
+    :func:`~lemevit_mm.models.lemevit_classifier.lemevit_classifier`
+    (``backbone=dict(type='LeMeViT', out_indices=(4, ),
+    out_meta_tokens=True)``, ``neck=dict(type='LeMeViTPooling')``,
+    ``head=dict(type='LinearClsHead')``).
     """
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata,

@@ -1,14 +1,12 @@
 """mmpretrain's data preprocessor with the N-band checks."""
-from typing import Optional, Sequence
-
 from mmengine.registry import MODELS
 from mmpretrain.models import ClsDataPreprocessor
 
-from ..models.data_preprocessors import MultiBandNormalizeMixin
+from ..datasets.preprocessing import MultiBandPreprocessor
 
 
 @MODELS.register_module()
-class MultiBandClsDataPreprocessor(MultiBandNormalizeMixin,
+class MultiBandClsDataPreprocessor(MultiBandPreprocessor,
                                    ClsDataPreprocessor):
     """:class:`mmpretrain.models.ClsDataPreprocessor` with the checks of
     :class:`~lemevit_mm.seg.MultiBandSegDataPreProcessor` (one mean/std
@@ -20,18 +18,6 @@ class MultiBandClsDataPreprocessor(MultiBandNormalizeMixin,
     255).
     """
 
-    def __init__(self,
-                 mean: Optional[Sequence[float]] = None,
-                 std: Optional[Sequence[float]] = None,
-                 max_value: Optional[float] = 255,
-                 **kwargs) -> None:
-        super().__init__(mean=None, std=None, **kwargs)
-        self.init_band_normalization(mean, std, max_value)
-
     @property
     def swaps_channels(self) -> bool:
         return self.to_rgb
-
-    def forward(self, data: dict, training: bool = False) -> dict:
-        self.check_bands(data)
-        return super().forward(data, training)

@@ -5,7 +5,7 @@ from mmengine.registry import HOOKS
 from mmengine.runner.checkpoint import load_state_dict
 from mmpretrain.engine.hooks import EMAHook
 
-from .official import CONVERTER, looks_official
+from ..models.official_checkpoint import CONVERTER, looks_official
 
 
 @HOOKS.register_module()

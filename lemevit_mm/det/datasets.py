@@ -1,12 +1,18 @@
 """DOTA dataset that checks its annotation files."""
 import glob
 import os.path as osp
-from typing import List, Tuple
+import re
+from typing import List, Optional, Tuple
 
 from mmrotate.datasets import DOTADataset
 from mmrotate.registry import DATASETS
 
-from .dota_annotations import read_annotation_file, report_problems
+from .dota_annotations import (no_object_message, read_annotation_file,
+                               report_problems)
+
+
+# the split tool's patch names: <image id>__<size>__<x>___<y>
+PATCH_NAME = re.compile(r'__(\d+)__\d+___\d+$')
 
 
 @DATASETS.register_module()
@@ -20,9 +26,17 @@ class CheckedDOTADataset(DOTADataset):
     the data loading or reaching the loss and the metric. Objects whose
     difficulty exceeds ``diff_thr`` become ignored instances.
 
+    The classes are those of ``metainfo=dict(classes=...)`` when given
+    (a user's own, e.g. ``('tree', )``), else DOTA-v1.0's. A training set
+    left without any image holding a valid object (every line of another
+    class, say) is an error naming the classes the files use, not an
+    empty dataset.
+
     Args:
-        img_shape (tuple[int, int]): Height and width of the patches.
-            Defaults to (1024, 1024).
+        img_shape (tuple[int, int], optional): Height and width of the
+            patches; ``None`` reads each from its name (``P0000__<size>__
+            <x>___<y>``, as multi-scale splits have patches of several
+            sizes). Defaults to (1024, 1024).
         diff_thr (int): Objects with a larger difficulty are ignored.
             Defaults to 100.
         img_suffix (str): Suffix of the image files, e.g. ``'.tif'`` for
@@ -35,27 +49,48 @@ class CheckedDOTADataset(DOTADataset):
     """
 
     def __init__(self,
-                 img_shape: Tuple[int, int] = (1024, 1024),
+                 img_shape: Optional[Tuple[int, int]] = (1024, 1024),
                  diff_thr: int = 100,
                  img_suffix: str = '.png',
                  **kwargs) -> None:
-        self.patch_shape = tuple(img_shape)
+        self.patch_shape = tuple(img_shape) if img_shape else None
         self.image_suffix = img_suffix
+        self.annotation_problems = []
         super().__init__(diff_thr=diff_thr, **kwargs)
+
+    def shape_of(self, img_id: str) -> Tuple[int, int]:
+        """``(height, width)`` of a patch: ``img_shape``, or the size in
+        its name."""
+        if self.patch_shape:
+            return self.patch_shape
+        found = PATCH_NAME.search(img_id)
+        if not found:
+            raise ValueError(
+                f'{type(self).__name__}: img_shape=None, but the patch name '
+                f'{img_id!r} has no "__<size>__<x>___<y>" part to read the '
+                'size from.')
+        size = int(found.group(1))
+        return size, size
 
     def load_data_list(self) -> List[dict]:
         """Read the annotation folder ``ann_file`` (or, when it is empty,
         list the images alone, as for the unlabelled test split)."""
-        height, width = self.patch_shape
         if self.ann_file == '':
-            return [
-                dict(img_path=path, file_name=osp.basename(path),
-                     img_id=osp.basename(path)[:-len(self.image_suffix)],
-                     height=height, width=width,
-                     instances=[dict(bbox=[], bbox_label=[], ignore_flag=0)])
-                for path in sorted(glob.glob(osp.join(
-                    self.data_prefix['img_path'], '*' + self.image_suffix)))
-            ]
+            img_dir = self.data_prefix['img_path']
+            paths = sorted(glob.glob(osp.join(img_dir,
+                                              '*' + self.image_suffix)))
+            if not paths:
+                raise FileNotFoundError(
+                    f'No *{self.image_suffix} image in {img_dir}')
+            data_list = []
+            for path in paths:
+                img_id = osp.basename(path)[:-len(self.image_suffix)]
+                height, width = self.shape_of(img_id)
+                data_list.append(dict(
+                    img_path=path, file_name=osp.basename(path),
+                    img_id=img_id, height=height, width=width,
+                    instances=[dict(bbox=[], bbox_label=[], ignore_flag=0)]))
+            return data_list
         if not osp.isdir(self.ann_file):
             raise FileNotFoundError(
                 f'DOTA annotation folder not found: {self.ann_file}')
@@ -69,6 +104,7 @@ class CheckedDOTADataset(DOTADataset):
             objects, file_problems = read_annotation_file(txt_file, classes)
             problems += file_problems
             img_id = osp.splitext(osp.basename(txt_file))[0]
+            height, width = self.shape_of(img_id)
             img_name = img_id + self.image_suffix
             img_path = osp.join(self.data_prefix['img_path'], img_name)
             if not osp.isfile(img_path):
@@ -89,4 +125,16 @@ class CheckedDOTADataset(DOTADataset):
                 f'{len(missing)} image(s) of the annotation files in '
                 f'{self.ann_file} do not exist, e.g. {missing[:3]}')
         report_problems(problems)
+        self.annotation_problems = problems
+        return data_list
+
+    def filter_data(self) -> List[dict]:
+        """mmrotate's filtering (images without objects dropped when
+        ``filter_cfg=dict(filter_empty_gt=True)``), and a clear error if
+        a training set is left empty."""
+        data_list = super().filter_data()
+        if not data_list and not self.test_mode:
+            raise ValueError(no_object_message(
+                f'{type(self).__name__} ({self.ann_file})',
+                self.metainfo['classes'], self.annotation_problems))
         return data_list

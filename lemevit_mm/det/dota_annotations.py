@@ -8,17 +8,20 @@ header lines. Every other line must be a valid object; an invalid one is
 reported with its file and line number and left out, so that it can
 neither crash training later nor reach the metric.
 """
+import ast
 import math
 import os.path as osp
-from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple
+import re
+from typing import (Dict, Iterable, List, NamedTuple, Optional, Sequence,
+                    Tuple)
 
 from mmengine.logging import print_log
-from mmrotate.datasets import DOTADataset
 
-# The 15 classes of DOTA-v1.0, as mmrotate's dataset names them.
-DOTA_V1_CLASSES = DOTADataset.METAINFO['classes']
+from .class_lists import DOTA_V1_CLASSES, describe_classes
 
 HEADER_PREFIXES = ('imagesource:', 'gsd:')
+# The reason given for a line of an unknown class (the name is a repr).
+UNKNOWN_CLASS = re.compile(r"unknown class ('[^']*'|\"[^\"]*\") ")
 
 # Polygons with a smaller area (in square pixels) count as degenerate.
 MIN_POLYGON_AREA = 1e-2
@@ -76,8 +79,9 @@ def parse_object_line(line: str,
     if not all(math.isfinite(v) for v in polygon):
         return None, f'non-finite coordinate in {" ".join(coords)!r}'
     if class_name not in classes:
-        return None, (f'unknown class {class_name!r} (expected one of the '
-                      f'{len(classes)} DOTA classes)')
+        return None, (f'unknown class {class_name!r} (not one of the '
+                      f'{describe_classes(classes)}; give the classes of '
+                      'your data with --classes or the config\'s metainfo)')
     if len(extra) > 1:
         return None, (f'expected at most 10 fields, got {len(items)}: '
                       f'{line.strip()!r}')
@@ -137,6 +141,35 @@ def format_object_line(obj: DOTAObject) -> str:
     """The DOTA line of an object, without a newline."""
     coords = ' '.join(f'{v:g}' for v in obj.polygon)
     return f'{coords} {obj.class_name} {obj.difficulty}'
+
+
+def unknown_class_counts(
+        problems: Sequence[AnnotationProblem]) -> Dict[str, int]:
+    """How many lines of ``problems`` name each unknown class."""
+    counts: Dict[str, int] = {}
+    for problem in problems:
+        found = UNKNOWN_CLASS.match(problem.reason)
+        if found:
+            name = ast.literal_eval(found.group(1))
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def no_object_message(where: str, classes: Sequence[str],
+                      problems: Sequence[AnnotationProblem]) -> str:
+    """The error of a labelled set left without any valid object."""
+    unknown = unknown_class_counts(problems)
+    message = (f'{where}: no valid object of the {describe_classes(classes)}'
+               f' is left ({len(problems)} invalid line(s) skipped)')
+    if unknown:
+        found = ', '.join(f'{name!r} ({count} lines)'
+                          for name, count in sorted(unknown.items()))
+        names = ','.join(sorted(unknown))
+        message += (f'. The files name other classes: {found}; give the '
+                    f'classes of your data, e.g. --classes {names} or '
+                    f'metainfo=dict(classes={tuple(sorted(unknown))!r}) in '
+                    'the dataset config')
+    return message + '.'
 
 
 def report_problems(problems: Sequence[AnnotationProblem],

@@ -7,6 +7,16 @@ that tool once per split, giving the layout the det configs read::
 
     OUT/train/images/P0000__1024__0___0.png  OUT/train/annfiles/....txt
     OUT/val/...   OUT/test/images/...  (test: empty annfiles)
+
+The classes of the annotation lines are checked against ``classes``
+(DOTA-v1.0's by default; a user's own, e.g. ``('tree', )``, or those of
+DOTA-v1.5 / v2.0). A labelled split left without a single valid object
+is an error naming the classes its files do use, rather than an empty
+dataset that fails later inside the training loop.
+
+Multi-scale splitting (mmrotate's ``ms`` configs: ``rates`` 0.5, 1.0,
+1.5 with a gap of 500) cuts windows of ``size / rate`` pixels from the
+original image; the pipeline's ``Resize`` brings them to ``size``.
 """
 import os
 import os.path as osp
@@ -17,8 +27,10 @@ from typing import Dict, List, Optional, Sequence
 
 import mmrotate
 
+from .class_lists import DOTA_V1_CLASSES
 from .dota_annotations import (AnnotationProblem, format_object_line,
-                               parse_annotation_lines, report_problems)
+                               no_object_message, parse_annotation_lines,
+                               report_problems)
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.tif', '.bmp')
 # Mean pixel (BGR) used by mmrotate's split configs to pad border patches.
@@ -43,28 +55,45 @@ def find_split_tool() -> str:
         '(pip or mim install) or from source.')
 
 
-def clean_annotations(ann_dir: str, out_dir: str) -> List[AnnotationProblem]:
+def clean_annotations(ann_dir: str, out_dir: str,
+                      classes: Sequence[str] = DOTA_V1_CLASSES
+                      ) -> List[AnnotationProblem]:
     """Copy the DOTA label files of ``ann_dir`` to ``out_dir`` keeping
     only valid object lines (and the ``gsd`` header).
 
+    Args:
+        ann_dir (str): Folder of ``*.txt`` DOTA label files.
+        out_dir (str): Folder of the cleaned copies.
+        classes (Sequence[str]): The valid class names. Defaults to the
+            15 classes of DOTA-v1.0.
+
     Returns:
         list[AnnotationProblem]: The lines left out, with file and line.
+
+    Raises:
+        ValueError: If no file of ``ann_dir`` keeps a valid object (e.g.
+            every line names a class that is not in ``classes``).
     """
     os.makedirs(out_dir, exist_ok=True)
     problems: List[AnnotationProblem] = []
+    num_objects = 0
     for name in sorted(os.listdir(ann_dir)):
         if not name.endswith('.txt'):
             continue
         path = osp.join(ann_dir, name)
         with open(path, encoding='utf-8') as f:
             lines = f.readlines()
-        objects, file_problems = parse_annotation_lines(lines, path)
+        objects, file_problems = parse_annotation_lines(lines, path, classes)
         problems += file_problems
+        num_objects += len(objects)
         headers = [line.strip() for line in lines
                    if line.lstrip().startswith('gsd:')]
         with open(osp.join(out_dir, name), 'w', encoding='utf-8') as f:
             lines = headers[:1] + [format_object_line(o) for o in objects]
             f.write(''.join(line + '\n' for line in lines))
+    if num_objects == 0:
+        report_problems(problems)
+        raise ValueError(no_object_message(ann_dir, classes, problems))
     return problems
 
 
@@ -75,6 +104,8 @@ def split_dota(data_root: str,
                gap: int = 200,
                ann_subdir: str = 'labelTxt',
                nproc: int = 4,
+               classes: Sequence[str] = DOTA_V1_CLASSES,
+               rates: Sequence[float] = (1.0, ),
                extra_args: Optional[Sequence[str]] = None
                ) -> Dict[str, List[AnnotationProblem]]:
     """Split the DOTA splits under ``data_root`` into patches.
@@ -91,6 +122,12 @@ def split_dota(data_root: str,
         ann_subdir (str): Annotation folder name inside a split.
             Defaults to 'labelTxt'.
         nproc (int): Worker processes of the split tool. Defaults to 4.
+        classes (Sequence[str]): The valid class names; lines of other
+            classes are reported and skipped. Defaults to DOTA-v1.0's.
+        rates (Sequence[float]): Scales of the split: windows of
+            ``size / rate`` and ``gap / rate`` pixels. Defaults to (1.0, ),
+            single scale; mmrotate's multi-scale configs use
+            (0.5, 1.0, 1.5) with gap 500.
         extra_args (Sequence[str], optional): More arguments for
             ``img_split.py`` (e.g. ``['--iof-thr', '0.7']``).
 
@@ -99,6 +136,8 @@ def split_dota(data_root: str,
     """
     if not 0 <= gap < size:
         raise ValueError(f'need 0 <= gap < size, got size={size}, gap={gap}')
+    if not rates or any(rate <= 0 for rate in rates):
+        raise ValueError(f'rates must be positive, got {list(rates)}')
     tool = find_split_tool()
     problems: Dict[str, List[AnnotationProblem]] = {}
     for split in splits:
@@ -116,7 +155,8 @@ def split_dota(data_root: str,
         with tempfile.TemporaryDirectory() as tmp:
             command = [
                 sys.executable, tool, '--img-dirs', img_dir,
-                '--sizes', str(size), '--gaps', str(gap), '--rates', '1.0',
+                '--sizes', str(size), '--gaps', str(gap),
+                '--rates', *map(str, rates),
                 '--img-rate-thr', '0.6', '--iof-thr', '0.7',
                 '--padding-value', *map(str, PADDING_VALUE),
                 '--save-dir', save_dir, '--save-ext', '.png',
@@ -124,7 +164,8 @@ def split_dota(data_root: str,
             ]
             if osp.isdir(ann_dir):
                 clean_dir = osp.join(tmp, 'labelTxt')
-                problems[split] = clean_annotations(ann_dir, clean_dir)
+                problems[split] = clean_annotations(ann_dir, clean_dir,
+                                                    classes)
                 report_problems(problems[split])
                 command += ['--ann-dirs', clean_dir]
             else:

@@ -3,7 +3,7 @@ import importlib
 from collections import OrderedDict
 from contextlib import contextmanager, nullcontext
 from multiprocessing import dummy
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from mmengine.logging import MMLogger
 from mmrotate.evaluation import DOTAMetric, eval_rbbox_map
@@ -84,4 +84,53 @@ class DOTAClassAPMetric(DOTAMetric):
                     metrics[f'{name}_{class_name}'] = round(
                         float(result['ap']), 4)
         metrics['mAP'] = round(float(sum(mean_aps) / len(mean_aps)), 4)
+        return metrics
+
+
+@METRICS.register_module()
+class RotatedVOCMetric(DOTAClassAPMetric):
+    """VOC-style AP of rotated boxes under several AP rules at once, as
+    DIOR-R and HRSC2016 results are reported.
+
+    ``voc07`` is the 11-point interpolated AP of PASCAL VOC 2007 (the
+    precision envelope at recall 0, 0.1, ..., 1, averaged); ``voc12`` the
+    area under the precision envelope (VOC 2010-2012, "area"). For each
+    rule ``r`` the results hold ``mAP_r``, ``AP50_r`` and ``AP50_r_<class>``
+    (the keys of :class:`DOTAClassAPMetric` with the rule appended);
+    ``mAP`` is that of the first rule.
+
+    Args:
+        ap_rules (Sequence[str]): Rules to report, the first one as
+            ``mAP``. Defaults to ('voc07', 'voc12').
+        **kwargs: Arguments of :class:`DOTAClassAPMetric` (not
+            ``use_07_metric``, which ``ap_rules`` sets).
+    """
+    RULES = dict(voc07=True, voc12=False)  # mmrotate's use_07_metric
+
+    def __init__(self, ap_rules: Sequence[str] = ('voc07', 'voc12'),
+                 **kwargs) -> None:
+        if 'use_07_metric' in kwargs:
+            raise ValueError('RotatedVOCMetric: give ap_rules, not '
+                             'use_07_metric.')
+        unknown = [rule for rule in ap_rules if rule not in self.RULES]
+        if not ap_rules or unknown:
+            raise ValueError(f'ap_rules must be some of {list(self.RULES)},'
+                             f' got {list(ap_rules)}')
+        super().__init__(**kwargs)
+        self.ap_rules = tuple(ap_rules)
+
+    def compute_metrics(self, results: list) -> dict:
+        """The metrics of every rule; formatting as the parent does."""
+        if self.merge_patches or self.format_only or self.metric != 'mAP':
+            return super().compute_metrics(results)
+        metrics = OrderedDict(mAP=0.)
+        for rule in self.ap_rules:
+            self.use_07_metric = self.RULES[rule]
+            for key, value in super().compute_metrics(results).items():
+                # mAP -> mAP_voc07, AP50_ship -> AP50_voc07_ship
+                head, _, class_name = key.partition('_')
+                key = f'{head}_{rule}' + (f'_{class_name}'
+                                          if class_name else '')
+                metrics[key] = value
+        metrics['mAP'] = metrics[f'mAP_{self.ap_rules[0]}']
         return metrics

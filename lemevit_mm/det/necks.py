@@ -1,8 +1,9 @@
 """FPN whose input widths follow the LeMeViT variant."""
-from typing import Union
+from typing import Tuple, Union
 
 from mmdet.models.necks import FPN
 from mmengine.registry import MODELS
+from torch import Tensor
 
 from ..models.backbones import LeMeViT
 
@@ -30,3 +31,13 @@ class LeMeViTFPN(FPN):
                             'do not pass in_channels.')
         super().__init__(in_channels=lemevit_dense_channels(arch), **kwargs)
         self.arch = arch
+
+    def forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
+        """FPN's maps in the standard (contiguous NCHW) layout.
+
+        LeMeViT hands over channels-last maps, so FPN's convolutions
+        return channels-last maps too; mmcv's ``RoIAlignRotated`` (the RoI
+        layer of Oriented R-CNN) reads its input's memory as contiguous
+        NCHW and would sample the wrong values from them.
+        """
+        return tuple(out.contiguous() for out in super().forward(inputs))

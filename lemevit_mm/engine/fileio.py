@@ -1,35 +1,14 @@
 """Crash-safe writing of checkpoints and of the ``last_checkpoint`` file."""
-import os
-import os.path as osp
-import uuid
 from pathlib import Path
-from typing import Callable, Union
+from typing import Union
 
 from mmengine.fileio import LocalBackend, register_backend
 
+from ..io.atomic import write_atomically
+
+__all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'write_atomically']
+
 ATOMIC_BACKEND = 'atomic_local'
-
-
-def write_atomically(filepath: Union[str, Path],
-                     write: Callable[[str], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file next to ``filepath``, flush
-    it to disk and rename it over ``filepath``: the target is either the
-    old file or the complete new one."""
-    filepath = str(filepath)
-    tmp = osp.join(osp.dirname(filepath) or '.',
-                   f'.{osp.basename(filepath)}.{uuid.uuid4().hex}.tmp')
-    try:
-        write(tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, filepath)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 @register_backend(ATOMIC_BACKEND)

@@ -1,14 +1,12 @@
 """mmseg's data preprocessor for any number of bands."""
-from typing import Optional, Sequence
-
 from mmengine.registry import MODELS
 from mmseg.models import SegDataPreProcessor
 
-from ..models.data_preprocessors import MultiBandNormalizeMixin
+from ..datasets.preprocessing import MultiBandPreprocessor
 
 
 @MODELS.register_module()
-class MultiBandSegDataPreProcessor(MultiBandNormalizeMixin,
+class MultiBandSegDataPreProcessor(MultiBandPreprocessor,
                                    SegDataPreProcessor):
     """:class:`mmseg.models.SegDataPreProcessor` with one mean/std per band
     for any number of bands (N-band rasters, the stacked dates of change
@@ -32,21 +30,9 @@ class MultiBandSegDataPreProcessor(MultiBandNormalizeMixin,
             ``pad_val``, ``seg_pad_val``, ``bgr_to_rgb``, ...).
     """
 
-    def __init__(self,
-                 mean: Optional[Sequence[float]] = None,
-                 std: Optional[Sequence[float]] = None,
-                 max_value: Optional[float] = 255,
-                 **kwargs) -> None:
-        super().__init__(mean=None, std=None, **kwargs)
-        self.init_band_normalization(mean, std, max_value)
-
     @property
     def swaps_channels(self) -> bool:
         # mmseg 1.2 names it `channel_conversion`; OneDL's mmseg 1.4,
         # built on MMEngine's ImgDataPreprocessor, `_channel_conversion`.
         names = ('channel_conversion', '_channel_conversion')
         return any(self.__dict__.get(name, False) for name in names)
-
-    def forward(self, data: dict, training: bool = False) -> dict:
-        self.check_bands(data)
-        return super().forward(data, training)

@@ -1,4 +1,5 @@
-"""Converting the ISPRS archives (Potsdam, Vaihingen) to mmseg's layout.
+"""Converting the ISPRS archives (Potsdam, Vaihingen) to mmseg's layout:
+the library of ``tools/dataset_converters/{potsdam,vaihingen}.py``.
 
 mmseg ships converters for both datasets; they read every tile with
 OpenCV, so they keep 3 bands at most. Labels and 3-band images (RGB,
@@ -23,9 +24,24 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..datasets.synthetic import write_tiff
-from ..raster import RasterError, RasterSource
+from ..io.raster import GeoTiffWriter, RasterError, RasterGrid, RasterSource
 
+# The Potsdam label archives (eroded: the boundary-free labels).
+POTSDAM_LABEL_ARCHIVES = {'eroded': '5_Labels_all_noBoundary.zip',
+                          'all': '5_Labels_all.zip'}
+# The Potsdam image archives of each band choice; the first is converted
+# by mmseg's converter when it is alone, else all are cropped here.
+POTSDAM_BAND_ARCHIVES = {
+    'rgb': ('2_Ortho_RGB.zip', ),
+    'irrg': ('3_Ortho_IRRG.zip', ),
+    'rgbir': ('4_Ortho_RGBIR.zip', ),
+    'rgbir-dsm': ('4_Ortho_RGBIR.zip', '1_DSM_normalisation.zip'),
+}
+# Band choices written as TIFF crops here (more than 3 bands).
+MULTIBAND = ('rgbir', 'rgbir-dsm')
+VAIHINGEN_ARCHIVES = ('ISPRS_semantic_labeling_Vaihingen.zip',
+                      'ISPRS_semantic_labeling_Vaihingen_ground_truth_'
+                      'eroded_COMPLETE.zip')
 # Tile names in the archives: 'top_potsdam_2_10_RGBIR.tif',
 # 'dsm_potsdam_02_10_normalized_lastools.jpg'.
 TILE_PATTERNS = {
@@ -112,6 +128,15 @@ def label_crops(out_dir: str) -> Dict[str, List[tuple]]:
     return crops
 
 
+def write_crop(path: str, crop: np.ndarray) -> None:
+    """Write a ``(C, h, w)`` crop as a plain TIFF (no georeference, as
+    mmseg's converter writes its crops), its bands as grey levels."""
+    with GeoTiffWriter(path, RasterGrid(crop.shape[2], crop.shape[1]),
+                       crop.shape[0], crop.dtype.name,
+                       photometric='MINISBLACK') as writer:
+        writer.write(np.ascontiguousarray(crop), 0, 0)
+
+
 def crop_multiband_tiles(archives: Sequence[str], out_dir: str,
                          tmp_dir: Optional[str] = None) -> int:
     """Crop the tiles of the image ``archives`` (their bands stacked in
@@ -154,11 +179,106 @@ def crop_multiband_tiles(archives: Sequence[str], out_dir: str,
                     window = (y0, x0, y1 - y0, x1 - x0)
                     crop = np.concatenate(
                         [source.read(window) for source in sources])
-                    write_tiff(
+                    write_crop(
                         osp.join(out_dir, 'img_dir', split, stem + '.tif'),
-                        crop.transpose(1, 2, 0))
+                        crop)
                     written += 1
             finally:
                 for source in sources:
                     source.close()
     return written
+
+
+def _zip_files(folder: str) -> List[str]:
+    return sorted(map(osp.basename, glob.glob(osp.join(folder, '*.zip'))))
+
+
+def choose_potsdam_archives(dataset_path: str, labels: str = 'auto',
+                            bands: str = 'rgb') -> List[str]:
+    """The Potsdam image archives of ``bands`` and one label archive
+    (``labels``: ``'eroded'``, ``'all'`` or ``'auto'``, the only one
+    present) found in ``dataset_path``."""
+    if not osp.isdir(dataset_path):
+        raise FileNotFoundError(f'{dataset_path} is not a folder.')
+    images = [osp.join(dataset_path, name)
+              for name in POTSDAM_BAND_ARCHIVES[bands]]
+    for image in images:
+        if not osp.isfile(image):
+            found = _zip_files(dataset_path)
+            raise FileNotFoundError(
+                f'{image} not found (archives there: {found or "none"}); '
+                f'download {osp.basename(image)} from the ISPRS Potsdam '
+                'benchmark.')
+    present = {kind: osp.join(dataset_path, name)
+               for kind, name in POTSDAM_LABEL_ARCHIVES.items()
+               if osp.isfile(osp.join(dataset_path, name))}
+    if labels == 'auto':
+        names = POTSDAM_LABEL_ARCHIVES.values()
+        if not present:
+            raise FileNotFoundError(
+                f'No label archive ({" or ".join(names)}) in '
+                f'{dataset_path}.')
+        if len(present) > 1:
+            raise FileNotFoundError(
+                f'Both {" and ".join(names)} are in {dataset_path}; '
+                'choose one with --labels eroded|all.')
+        labels = next(iter(present))
+    if labels not in present:
+        raise FileNotFoundError(
+            f'{osp.join(dataset_path, POTSDAM_LABEL_ARCHIVES[labels])} not '
+            'found.')
+    return [*images, present[labels]]
+
+
+def convert_potsdam(dataset_path: str, out_dir: str, labels: str = 'auto',
+                    clip_size: int = 512, stride_size: int = 256,
+                    tmp_dir: Optional[str] = None,
+                    bands: str = 'rgb') -> Dict[str, tuple]:
+    """Convert the Potsdam archives of ``bands`` and the labels: mmseg's
+    Potsdam converter for the labels and 3-band images, the multi-band
+    TIFF crops at the label crops' boxes.
+
+    Returns:
+        dict: ``{split: (images, label maps)}`` written to ``out_dir``.
+    """
+    *images, label_archive = choose_potsdam_archives(dataset_path, labels,
+                                                     bands)
+    if bands in MULTIBAND:
+        run_mmseg_converter('potsdam', [label_archive], out_dir, clip_size,
+                            stride_size, tmp_dir)
+        crop_multiband_tiles(images, out_dir, tmp_dir)
+    else:
+        run_mmseg_converter('potsdam', [*images, label_archive], out_dir,
+                            clip_size, stride_size, tmp_dir)
+    suffix = '.tif' if bands in MULTIBAND else '.png'
+    return {split: (len(glob.glob(osp.join(out_dir, 'img_dir', split,
+                                           '*' + suffix))),
+                    len(glob.glob(osp.join(out_dir, 'ann_dir', split,
+                                           '*.png'))))
+            for split in ('train', 'val')}
+
+
+def choose_vaihingen_archives(dataset_path: str) -> List[str]:
+    """The two Vaihingen archives in ``dataset_path``."""
+    paths = [osp.join(dataset_path, name) for name in VAIHINGEN_ARCHIVES]
+    for path in paths:
+        if not osp.isfile(path):
+            found = _zip_files(dataset_path)
+            raise FileNotFoundError(
+                f'{path} not found (archives there: {found or "none"}).')
+    return paths
+
+
+def convert_vaihingen(dataset_path: str, out_dir: str,
+                      clip_size: int = 512, stride_size: int = 256,
+                      tmp_dir: Optional[str] = None) -> Dict[str, int]:
+    """Convert the two Vaihingen archives with mmseg's converter.
+
+    Returns:
+        dict: ``{split: images}`` written to ``out_dir``.
+    """
+    run_mmseg_converter('vaihingen', choose_vaihingen_archives(dataset_path),
+                        out_dir, clip_size, stride_size, tmp_dir)
+    return {split: len(glob.glob(osp.join(out_dir, 'img_dir', split,
+                                          '*.png')))
+            for split in ('train', 'val')}

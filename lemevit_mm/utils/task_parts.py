@@ -3,12 +3,12 @@
 ``import lemevit_mm`` needs torch, mmengine and mmcv (``mmcv-lite``
 does): the backbone, the runtime parts and the data pipeline always load.
 Each task part (``lemevit_mm.cls``, ``.seg``, ``.cd``, ``.det``) loads
-when its OpenMMLab packages import (:data:`TASK_PARTS`); otherwise it is
-skipped, and every class it would register is replaced, in MMEngine's
-root registry of the same kind, by a placeholder whose build raises
-:class:`MissingTaskPackageError` naming the package to install. A
-placeholder is registered only under a name that is free: it never hides
-a real class.
+when its OpenMMLab packages import (:data:`TASK_PARTS`, of the package
+table in :mod:`lemevit_mm.env`); otherwise it is skipped, and every class
+it would register is replaced, in MMEngine's root registry of the same
+kind, by a placeholder whose build raises :class:`MissingTaskPackageError`
+naming the package to install. A placeholder is registered only under a
+name that is free: it never hides a real class.
 """
 import ast
 import importlib
@@ -16,34 +16,19 @@ import importlib.util
 import os
 import os.path as osp
 import traceback
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import mmengine.registry
 
+from ..env import PACKAGE_OF, TASK_PARTS, TaskPart
+
+__all__ = [
+    'TASK_PARTS', 'TaskPart', 'MissingTaskPackageError',
+    'skipped_task_parts', 'describe_missing', 'registered_names',
+    'register_placeholders', 'import_task_parts'
+]
+
 PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-
-class TaskPart(NamedTuple):
-    """A subpackage of lemevit_mm and the OpenMMLab modules it needs."""
-    name: str
-    packages: Tuple[str, ...]
-
-
-TASK_PARTS = (
-    TaskPart('cls', ('mmpretrain', )),
-    TaskPart('seg', ('mmseg', )),
-    TaskPart('cd', ('mmseg', )),
-    TaskPart('det', ('mmdet', 'mmrotate')),
-)
-# The pip distributions of each module: OpenMMLab's, then the OneDL fork.
-DISTRIBUTIONS = {
-    'mmpretrain': ('mmpretrain', 'onedl-mmpretrain'),
-    'mmseg': ('mmsegmentation', 'onedl-mmsegmentation'),
-    'mmdet': ('mmdet', 'onedl-mmdetection'),
-    'mmrotate': ('mmrotate', 'onedl-mmrotate'),
-}
-# mmrotate imports mmcv's compiled ops, which mmcv-lite lacks.
-NEEDS_MMCV_OPS = ('mmrotate', )
 _skipped: Dict[str, str] = {}
 
 
@@ -92,9 +77,9 @@ def describe_missing(part: TaskPart, package: str,
         state = f'failed to import ({type(error).__name__}: {first_line})'
     else:
         state = 'is not installed'
-    install = ' '.join(DISTRIBUTIONS[p][0] for p in part.packages)
-    onedl = ' '.join(DISTRIBUTIONS[p][1] for p in part.packages)
-    if any(p in NEEDS_MMCV_OPS for p in part.packages):
+    install = ' '.join(PACKAGE_OF[p].openmmlab[0] for p in part.packages)
+    onedl = ' '.join(PACKAGE_OF[p].onedl[0] for p in part.packages)
+    if part.needs_ops:
         install += ', with mmcv built with its compiled ops (not mmcv-lite)'
     return (f'needs {package}, which {state}: pip install {install}; '
             f'OneDL stack: {onedl}. `python -m lemevit_mm.env` checks the '

@@ -1,21 +1,8 @@
 """Parameters and MACs of models and configs, beside the published numbers.
 
-Counter: PyTorch's dispatch-level ``torch.utils.flop_counter.FlopCounterMode``
-(no tracing, so any config's Python control flow is fine), reported as
-multiply-accumulates (its FLOPs / 2). It counts matrix products (linear
-layers, ``matmul``/``bmm``, attention products) and convolutions. It does
-not see: normalisation, activations, softmax, element-wise additions,
-pooling, interpolation, and custom C++/CUDA ops such as mmcv's rotated
-RoIAlign and NMS (together well under 1% of these models). LeMeViT runs
-with the explicit ``'math'`` attention backend while counted, so the
-attention matrix products (``q @ k^T`` and ``attn @ v``) are included; they
-are also listed on their own (column "attn"), because a counter that
-traces a fused attention kernel (fvcore, as most papers use) misses them.
-
-A config runs its ``'tensor'`` forward (what OpenMMLab's own get_flops
-tools count): classifier up to the logits, segmentor up to the decode
-head's logits, two-stage detector up to the RoI head's outputs for the
-RPN proposals, Siamese change detector on both dates.
+What is counted (matrix products and convolutions, attention included,
+as multiply-accumulates) and what a config runs: see
+:mod:`lemevit_mm.analysis.flops`.
 
 Examples::
 
@@ -25,58 +12,16 @@ lemevit_t_upernet_potsdam.py --input-size 512
     python tools/analysis_tools/get_flops.py --paper   # the whole table
 """
 import argparse
-import os
 import os.path as osp
-import sys
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import torch
-import torch.nn as nn
 
-HERE = osp.dirname(osp.abspath(__file__))
-REPO = osp.dirname(osp.dirname(HERE))
-sys.path.insert(0, HERE)
-from model_specs import (PRESETS, build_model_spec,  # noqa: E402
-                         input_channels, input_size_pair)
+from lemevit_mm.analysis.flops import models_table, paper_table
+from lemevit_mm.analysis.model_specs import PRESETS
+from lemevit_mm.io.atomic import write_text
 
-
-class Published(NamedTuple):
-    config: str
-    size: int
-    params_m: float
-    macs_g: Optional[float]
-
-
-# ../shared/spec/tasks-and-targets.md: params (M), MACs (G) as published.
-PUBLISHED: Tuple[Published, ...] = (
-    Published('configs/cls/lemevit_t_in1k.py', 224, 8.64, 1.68),
-    Published('configs/cls/lemevit_s_in1k.py', 224, 16.40, 3.74),
-    Published('configs/cls/lemevit_b_in1k.py', 224, 53.10, 11.06),
-    Published('configs/cls/lemevit_t_millionaid.py', 224, 8.33, 1.78),
-    Published('configs/cls/lemevit_s_millionaid.py', 224, 16.04, None),
-    Published('configs/cls/lemevit_b_millionaid.py', 224, 52.61, None),
-    Published('configs/seg/lemevit_t_upernet_potsdam.py', 512, 37.05,
-              217.88),
-    Published('configs/seg/lemevit_s_upernet_potsdam.py', 512, 45.59,
-              228.16),
-    Published('configs/seg/lemevit_b_upernet_potsdam.py', 512, 83.19,
-              263.75),
-    Published('configs/det/lemevit_t_oriented-rcnn_dota.py', 1024, 25.37,
-              154.12),
-    Published('configs/det/lemevit_s_oriented-rcnn_dota.py', 1024, 33.15,
-              193.91),
-    Published('configs/det/lemevit_b_oriented-rcnn_dota.py', 1024, 69.76,
-              335.53),
-    Published('configs/cd/lemevit_t_bit_cdd.py', 256, 8.56, 5.75),
-    Published('configs/cd/lemevit_s_bit_cdd.py', 256, 16.75, 10.71),
-    Published('configs/cd/lemevit_b_bit_cdd.py', 256, 53.34, 28.47),
-)
-
-
-class Complexity(NamedTuple):
-    params: int
-    macs: float
-    attn_macs: float
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -104,96 +49,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def count_parameters(model: nn.Module) -> int:
-    """All parameters, trainable or not (checkpoints hold them all)."""
-    return sum(p.numel() for p in model.parameters())
-
-
-def measure(spec: str, size: Tuple[int, int]) -> Complexity:
-    """Parameters and MACs of one spec at one input size (batch 1)."""
-    from torch.utils.flop_counter import FlopCounterMode
-    model, forward = build_model_spec(spec, attn_backend='math',
-                                      input_size=size, batch_size=1,
-                                      mode='tensor')
-    params = count_parameters(model)
-    model.requires_grad_(False)  # no autograd graph, plain ops
-    inputs = torch.randn(1, input_channels(model), *size)
-    counter = FlopCounterMode(display=False)
-    with counter:
-        forward(inputs)
-    total = counter.get_total_flops()
-    per_op = counter.get_flop_counts().get('Global', {})
-    attn = sum(v for k, v in per_op.items()
-               if str(k).split('.')[-1].startswith(('bmm', 'baddbmm')))
-    return Complexity(params, total / 2, attn / 2)
-
-
-def percent(ours: float, published: Optional[float]) -> str:
-    if published is None:
-        return '-'
-    return f'{100 * (ours - published) / published:+.1f}%'
-
-
-def paper_table(only: Optional[str] = None) -> str:
-    lines = [
-        '| config | input | params (M) | published | diff | MACs (G) | '
-        'attn (G) | MACs - attn | published | diff (MACs - attn) |',
-        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|'
-    ]
-    for row in PUBLISHED:
-        if only and only not in row.config:
-            continue
-        path = osp.join(REPO, row.config)
-        if not osp.isfile(path):
-            lines.append(f'| {row.config} | missing | | | | | | | | |')
-            continue
-        size = row.size
-        result = measure(path, (size, size))
-        params_m = result.params / 1e6
-        macs, attn = result.macs / 1e9, result.attn_macs / 1e9
-        pub_macs = '-' if row.macs_g is None else f'{row.macs_g:.2f}'
-        pair = ' pair' if '/cd/' in row.config else ''
-        lines.append(
-            f'| {row.config} | {size}x{size}{pair} | {params_m:.2f} | '
-            f'{row.params_m:.2f} | {percent(params_m, row.params_m)} | '
-            f'{macs:.2f} | {attn:.2f} | {macs - attn:.2f} | {pub_macs} | '
-            f'{percent(macs - attn, row.macs_g)} |')
-        print(lines[-1], flush=True)
-    return '\n'.join(lines) + '\n'
-
-
-def models_table(specs: Sequence[str],
-                 input_size: Optional[Sequence[int]]) -> str:
-    paper_sizes = {osp.normpath(row.config): row.size for row in PUBLISHED}
-    lines = ['| model | input | params | MACs (G) | attn (G) |',
-             '|---|---|---:|---:|---:|']
-    for spec in specs:
-        if input_size:
-            size = input_size_pair(input_size)
-        else:
-            rel = osp.normpath(osp.relpath(osp.abspath(spec), REPO))
-            side = paper_sizes.get(rel, 224)
-            size = (side, side)
-        result = measure(spec, size)
-        lines.append(f'| {spec} | {size[0]}x{size[1]} | {result.params:,} '
-                     f'| {result.macs / 1e9:.3f} | '
-                     f'{result.attn_macs / 1e9:.3f} |')
-    return '\n'.join(lines) + '\n'
-
-
 def main(argv: Optional[Sequence[str]] = None) -> str:
     args = parse_args(argv)
     torch.manual_seed(0)
     tables: List[str] = []
     if args.models:
-        tables.append(models_table(args.models, args.input_size))
+        tables.append(models_table(args.models, args.input_size, REPO))
     if args.paper:
-        tables.append(paper_table(args.only))
+        tables.append(paper_table(REPO, args.only))
     text = '\n'.join(tables)
     if args.work_dir:
-        os.makedirs(args.work_dir, exist_ok=True)
-        with open(osp.join(args.work_dir, 'flops.md'), 'w') as f:
-            f.write(text)
+        write_text(osp.join(args.work_dir, 'flops.md'), text,
+                   make_folder=True)
     print(text)
     return text
 

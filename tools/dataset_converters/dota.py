@@ -10,6 +10,19 @@ mmrotate's own split tool, after checking every annotation line::
 ``val/labelTxt`` and ``test/images``; the output gets ``train/``, ``val/``
 and ``test/``, each with ``images/`` and ``annfiles/``.
 
+Lines of classes that are not DOTA-v1.0's are reported and skipped; for
+DOTA-v1.5 / v2.0 or your own data in DOTA text, name the classes (or the
+config whose ``metainfo`` lists them)::
+
+    python tools/dataset_converters/dota.py split data/crowns \
+        data/split_crowns --classes tree
+    python tools/dataset_converters/dota.py split data/DOTA-v2.0 \
+        data/split_ss_dota2_0 --dataset dota2.0 --ann-subdir labelTxt-v2.0
+    python tools/dataset_converters/dota.py split data/crowns \
+        data/split_crowns --config my_crowns_config.py
+
+Multi-scale (mmrotate's ``ms`` configs): ``--rates 0.5 1.0 1.5 --gap 500``.
+
 Write a small synthetic dataset in the same raw format (for tests and
 smoke runs)::
 
@@ -17,9 +30,12 @@ smoke runs)::
         --num-images 8 4 2
 """
 import argparse
+import sys
 
+from lemevit_mm.det.class_lists import (BENCHMARK_CLASSES, describe_classes,
+                                        resolve_classes)
 from lemevit_mm.det.dota_split import split_dota
-from lemevit_mm.det.synthetic import make_synthetic_dota
+from lemevit_mm.testing.det import make_synthetic_dota
 
 
 def parse_args() -> argparse.Namespace:
@@ -37,6 +53,18 @@ def parse_args() -> argparse.Namespace:
     split.add_argument('--ann-subdir', default='labelTxt',
                        help='annotation folder inside each split')
     split.add_argument('--nproc', type=int, default=4)
+    split.add_argument('--rates', type=float, nargs='+', default=[1.0],
+                       help='scales (multi-scale: 0.5 1.0 1.5 --gap 500)')
+    classes = split.add_mutually_exclusive_group()
+    classes.add_argument(
+        '--classes', nargs='+', metavar='NAME',
+        help='class names (or a text file, one per line) of the data; '
+        'default: those of --dataset')
+    classes.add_argument(
+        '--config', help='take the classes from this config\'s metainfo')
+    split.add_argument('--dataset', default='dota1.0',
+                       choices=sorted(BENCHMARK_CLASSES),
+                       help='benchmark whose classes are the default')
 
     synthetic = commands.add_parser(
         'synthetic', help='write a synthetic DOTA-format dataset')
@@ -52,12 +80,21 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     if args.command == 'split':
-        problems = split_dota(args.data_root, args.out_root, args.splits,
-                              size=args.size, gap=args.gap,
-                              ann_subdir=args.ann_subdir, nproc=args.nproc)
+        try:
+            classes = resolve_classes(args.classes, args.config,
+                                      BENCHMARK_CLASSES[args.dataset])
+            problems = split_dota(args.data_root, args.out_root, args.splits,
+                                  size=args.size, gap=args.gap,
+                                  ann_subdir=args.ann_subdir,
+                                  nproc=args.nproc, classes=classes,
+                                  rates=args.rates)
+        except (ValueError, FileNotFoundError, FileExistsError) as error:
+            sys.exit(f'error: {error}')
         skipped = sum(len(p) for p in problems.values())
         print(f'Split {", ".join(args.splits)} into {args.out_root} '
-              f'({args.size}px patches, gap {args.gap}); {skipped} invalid '
+              f'({args.size}px patches, gap {args.gap}, rates '
+              f'{" ".join(map(str, args.rates))}, '
+              f'{describe_classes(classes)}); {skipped} invalid '
               'annotation line(s) skipped.')
     else:
         ids = make_synthetic_dota(

@@ -35,30 +35,14 @@ Synthetic sample (tests, demo; ``--bands`` as above)::
         -o data/potsdam_sample --num-train 16 --num-val 4 --size 256
 """
 import argparse
-import glob
-import os.path as osp
-import sys
-from types import ModuleType
 from typing import List, Optional
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, REPO)  # run from a checkout without installing, too
+from lemevit_mm.seg.isprs_conversion import (POTSDAM_BAND_ARCHIVES,
+                                             choose_potsdam_archives,
+                                             convert_potsdam)
 
-from lemevit_mm.seg import isprs_conversion  # noqa: E402
-
-LABEL_ARCHIVES = {'eroded': '5_Labels_all_noBoundary.zip',
-                  'all': '5_Labels_all.zip'}
-# The image archives of each band choice; the first is converted by
-# mmseg's converter when it is alone, else all are cropped here.
-BAND_ARCHIVES = {
-    'rgb': ('2_Ortho_RGB.zip', ),
-    'irrg': ('3_Ortho_IRRG.zip', ),
-    'rgbir': ('4_Ortho_RGBIR.zip', ),
-    'rgbir-dsm': ('4_Ortho_RGBIR.zip', '1_DSM_normalisation.zip'),
-}
-# Written as TIFF crops by this script (more than 3 bands).
-MULTIBAND = ('rgbir', 'rgbir-dsm')
-RGB_ARCHIVE = BAND_ARCHIVES['rgb'][0]
+# The archives a conversion of this tool reads.
+choose_archives = choose_potsdam_archives
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -69,7 +53,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='folder holding the official archives')
     parser.add_argument('-o', '--out-dir', default='data/potsdam',
                         help='output data root (default: data/potsdam)')
-    parser.add_argument('--bands', choices=sorted(BAND_ARCHIVES),
+    parser.add_argument('--bands', choices=sorted(POTSDAM_BAND_ARCHIVES),
                         default='rgb',
                         help='image archives to convert (default: rgb)')
     parser.add_argument('--labels', choices=['auto', 'eroded', 'all'],
@@ -97,73 +81,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def load_mmseg_converter() -> ModuleType:
-    """Import the Potsdam converter that ships with mmsegmentation."""
-    return isprs_conversion.load_mmseg_converter('potsdam')
-
-
-def choose_archives(dataset_path: str, labels: str = 'auto',
-                    bands: str = 'rgb') -> List[str]:
-    """The image archives of ``bands`` and one label archive found in
-    ``dataset_path``."""
-    if not osp.isdir(dataset_path):
-        raise FileNotFoundError(f'{dataset_path} is not a folder.')
-    images = [osp.join(dataset_path, name) for name in BAND_ARCHIVES[bands]]
-    for image in images:
-        if not osp.isfile(image):
-            found = sorted(map(osp.basename,
-                               glob.glob(osp.join(dataset_path, '*.zip'))))
-            raise FileNotFoundError(
-                f'{image} not found (archives there: {found or "none"}); '
-                f'download {osp.basename(image)} from the ISPRS Potsdam '
-                'benchmark.')
-    present = {kind: osp.join(dataset_path, name)
-               for kind, name in LABEL_ARCHIVES.items()
-               if osp.isfile(osp.join(dataset_path, name))}
-    if labels == 'auto':
-        if not present:
-            raise FileNotFoundError(
-                f'No label archive ({" or ".join(LABEL_ARCHIVES.values())}) '
-                f'in {dataset_path}.')
-        if len(present) > 1:
-            raise FileNotFoundError(
-                f'Both {" and ".join(LABEL_ARCHIVES.values())} are in '
-                f'{dataset_path}; choose one with --labels eroded|all.')
-        labels = next(iter(present))
-    if labels not in present:
-        raise FileNotFoundError(
-            f'{osp.join(dataset_path, LABEL_ARCHIVES[labels])} not found.')
-    return [*images, present[labels]]
-
-
-def convert(dataset_path: str, out_dir: str, labels: str = 'auto',
-            clip_size: int = 512, stride_size: int = 256,
-            tmp_dir: Optional[str] = None, bands: str = 'rgb') -> None:
-    """Convert the archives of ``bands`` and the labels: mmseg's Potsdam
-    converter for the labels and 3-band images, the multi-band TIFF crops
-    at the label crops' boxes."""
-    *images, label_archive = choose_archives(dataset_path, labels, bands)
-    if bands in MULTIBAND:
-        isprs_conversion.run_mmseg_converter(
-            'potsdam', [label_archive], out_dir, clip_size, stride_size,
-            tmp_dir)
-        isprs_conversion.crop_multiband_tiles(images, out_dir, tmp_dir)
-    else:
-        isprs_conversion.run_mmseg_converter(
-            'potsdam', [*images, label_archive], out_dir, clip_size,
-            stride_size, tmp_dir)
-    suffix = '.tif' if bands in MULTIBAND else '.png'
-    for split in ('train', 'val'):
-        images = glob.glob(osp.join(out_dir, 'img_dir', split, '*' + suffix))
-        label_maps = glob.glob(osp.join(out_dir, 'ann_dir', split, '*.png'))
-        print(f'{split}: {len(images)} images, {len(label_maps)} label maps '
-              f'in {out_dir}')
-
-
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     if args.synthetic:
-        from lemevit_mm.seg.synthetic import make_potsdam_sample
+        from lemevit_mm.testing.seg import make_potsdam_sample
         counts = make_potsdam_sample(args.out_dir, args.num_train,
                                      args.num_val, args.size, args.seed,
                                      bands=args.bands)
@@ -171,8 +92,12 @@ def main(argv: Optional[List[str]] = None) -> None:
               f"{args.out_dir}: {counts['train']} train and {counts['val']} "
               f'val tiles of {args.size}x{args.size}.')
         return
-    convert(args.dataset_path, args.out_dir, args.labels, args.clip_size,
-            args.stride_size, args.tmp_dir, args.bands)
+    counts = convert_potsdam(args.dataset_path, args.out_dir, args.labels,
+                             args.clip_size, args.stride_size, args.tmp_dir,
+                             args.bands)
+    for split, (images, label_maps) in counts.items():
+        print(f'{split}: {images} images, {label_maps} label maps in '
+              f'{args.out_dir}')
 
 
 if __name__ == '__main__':

@@ -21,19 +21,9 @@ Synthetic sample::
         -o data/vaihingen_sample
 """
 import argparse
-import glob
-import os.path as osp
-import sys
 from typing import List, Optional
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, REPO)  # run from a checkout without installing, too
-
-from lemevit_mm.seg import isprs_conversion  # noqa: E402
-
-ARCHIVES = ('ISPRS_semantic_labeling_Vaihingen.zip',
-            'ISPRS_semantic_labeling_Vaihingen_ground_truth_eroded_'
-            'COMPLETE.zip')
+from lemevit_mm.seg.isprs_conversion import convert_vaihingen
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -59,34 +49,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def choose_archives(dataset_path: str) -> List[str]:
-    """The two Vaihingen archives in ``dataset_path``."""
-    paths = [osp.join(dataset_path, name) for name in ARCHIVES]
-    for path in paths:
-        if not osp.isfile(path):
-            found = sorted(map(osp.basename,
-                               glob.glob(osp.join(dataset_path, '*.zip'))))
-            raise FileNotFoundError(
-                f'{path} not found (archives there: {found or "none"}).')
-    return paths
-
-
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     if args.synthetic:
-        from lemevit_mm.seg.synthetic import make_vaihingen_sample
+        from lemevit_mm.testing.seg import make_vaihingen_sample
         counts = make_vaihingen_sample(args.out_dir, args.num_train,
                                        args.num_val, args.size, args.seed)
         print(f'Wrote a synthetic Vaihingen sample (IRRG) to '
               f"{args.out_dir}: {counts['train']} train and {counts['val']} "
               f'val tiles of {args.size}x{args.size}.')
         return
-    isprs_conversion.run_mmseg_converter(
-        'vaihingen', choose_archives(args.dataset_path), args.out_dir,
-        args.clip_size, args.stride_size, args.tmp_dir)
-    for split in ('train', 'val'):
-        count = len(glob.glob(osp.join(args.out_dir, 'img_dir', split,
-                                       '*.png')))
+    counts = convert_vaihingen(args.dataset_path, args.out_dir,
+                               args.clip_size, args.stride_size,
+                               args.tmp_dir)
+    for split, count in counts.items():
         print(f'{split}: {count} images in {args.out_dir}')
 
 

@@ -14,6 +14,8 @@ Modes (see ``lemevit_mm/models/utils/channel_adaptation.py``): ``zero``
 (the default: the RGB model exactly, extra bands learn from zero),
 ``mean`` and ``repeat`` (scaled by 3/N). ``--rgb-bands`` gives the
 0-based input bands of R, G, B, ``none`` for a colour the input lacks.
+The adaptation is
+:func:`lemevit_mm.models.official_checkpoint.adapt_checkpoint`.
 
 Example (RGB-IR, and IR-R-G)::
 
@@ -24,80 +26,13 @@ Example (RGB-IR, and IR-R-G)::
         --rgb-bands 1 2 none
 """
 import argparse
-import os
 import os.path as osp
-import re
 import sys
-import time
-from typing import Dict, List, Optional, Sequence
+from typing import Optional
 
-import torch
-from torch import Tensor
-
-from lemevit_mm.cls.official import convert_official_classifier, \
-    looks_official
-from lemevit_mm.engine import write_atomically
-from lemevit_mm.models.utils.channel_adaptation import (
-    ADAPT_MODES, DEFAULT_ADAPT_MODE, adapt_stem_state, describe_adaptation,
-    parse_rgb_bands)
-from lemevit_mm.utils.checkpoint import load_weights, select_state_dict
-
-CONVERTER = 'tools/model_converters/lemevit_adapt_channels.py'
-STEM_PATTERN = re.compile(r'^(?:.*\.)?stem\.0\.weight$')
-
-
-def stem_keys(state: Dict[str, Tensor]) -> List[str]:
-    """The names of every LeMeViT stem convolution weight in ``state``."""
-    return [key for key in state if STEM_PATTERN.match(key)
-            and state[key].dim() == 4]
-
-
-def adapt_checkpoint(src: str, dst: str, in_channels: int,
-                     mode: str = DEFAULT_ADAPT_MODE,
-                     rgb_bands: Optional[Sequence[Optional[int]]] = None
-                     ) -> dict:
-    """Adapt every stem of ``src`` to ``in_channels`` bands and write
-    ``dst``; return the ``meta`` written.
-
-    Raises:
-        ValueError: ``src`` holds no RGB LeMeViT stem, or the settings are
-            invalid.
-    """
-    checkpoint = load_weights(src)
-    state = select_state_dict(checkpoint, src)
-    official = looks_official(state)
-    if official:
-        state = convert_official_classifier(state)
-    keys = stem_keys(state)
-    if not keys:
-        raise ValueError(
-            f'{src} holds no LeMeViT stem (no *stem.0.weight, no '
-            f'downsample_layers.0.0.weight; first keys: {list(state)[:4]}).')
-    bands = parse_rgb_bands(rgb_bands, in_channels, mode, '--rgb-bands')
-    for key in keys:
-        if state[key].shape[1] != 3:
-            raise ValueError(
-                f'{src}: {key} has {state[key].shape[1]} input channels; '
-                'only RGB (3-channel) stems are adapted.')
-        state, _ = adapt_stem_state(state, in_channels, mode, bands, src,
-                                    key=key)
-    source_meta = checkpoint.get('meta') if isinstance(checkpoint,
-                                                       dict) else None
-    meta = dict(source_meta) if isinstance(source_meta, dict) else {}
-    meta.update(
-        in_channels=in_channels,
-        adapt_channels=mode,
-        rgb_bands=list(bands),
-        adapted_weights=keys,
-        adaptation=describe_adaptation(in_channels, mode, bands),
-        adapted_from=osp.abspath(src),
-        source_layout='authors' if official else 'mmengine',
-        adapted_by=CONVERTER,
-        adapted_time=time.strftime('%Y-%m-%d %H:%M:%S'))
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    write_atomically(
-        dst, lambda tmp: torch.save(dict(state_dict=state, meta=meta), tmp))
-    return meta
+from lemevit_mm.models.official_checkpoint import adapt_checkpoint
+from lemevit_mm.models.utils.channel_adaptation import (ADAPT_MODES,
+                                                        DEFAULT_ADAPT_MODE)
 
 
 def parse_band(text: str) -> Optional[int]:

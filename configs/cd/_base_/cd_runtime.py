@@ -1,6 +1,9 @@
 # Runtime of the change-detection configs: mmseg's, with the four-panel
 # change visualiser and epoch-based logging.
-_base_ = ['mmseg::_base_/default_runtime.py']
+_base_ = [
+    '../../_base_/import_lemevit_mm.py',  # first: see that file
+    'mmseg::_base_/default_runtime.py'
+]
 
 custom_imports = dict(imports=['lemevit_mm'], allow_failed_imports=False)
 

@@ -4,6 +4,7 @@
 # (lemevit_{t,s,b}_upernet_potsdam.py) choose the backbone arch and take
 # the heads' in_channels from `lemevit_dense_channels`.
 _base_ = [
+    '../../_base_/import_lemevit_mm.py',  # first: see that file
     'mmseg::_base_/models/upernet_r50.py',
     'mmseg::_base_/datasets/potsdam.py',
     'mmseg::_base_/default_runtime.py',

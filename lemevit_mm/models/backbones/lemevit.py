@@ -16,31 +16,43 @@ Internally, image tokens travel as ``(B, H, W, C)`` tensors, so the
 token view ``(B, H*W, C)`` and the channels-last convolution view
 ``(B, C, H, W)`` are both free of copies.
 
-Every layer has one switch to a fast inference path
-(:mod:`~lemevit_mm.models.utils.fast_inference`): without an autograd
-graph (eager or torch.compile, not export or FLOP counting) it calls the
-rewritten layer there, which gives the same numbers with less work (folded
-projections, folded batch norms, fused oneDNN kernels on the CPU).
-Training runs the plain layers below.
+The layers below are the paper's. The fast inference path
+(:mod:`~lemevit_mm.models.utils.fast_inference`: folded projections,
+folded batch norms, fused oneDNN kernels on the CPU; the same numbers
+with less work) plugs in at one seam per unit: a block asks
+:func:`~lemevit_mm.models.utils.fast_inference.rewrites_allowed` once per
+call and then runs either as written here or as
+:func:`~lemevit_mm.models.utils.fast_inference.lemevit_block`; the stem
+and the downsampling layers run through
+:func:`~lemevit_mm.models.utils.fast_inference.conv_bn_stack`, which folds
+their batch norms where it may. The fast path runs wherever no autograd
+graph is recorded (eager or torch.compile, not export or FLOP counting);
+training runs the layers below.
+
+Checkpoint loading and the authors' names live in
+:mod:`~lemevit_mm.models.official_checkpoint`.
 """
 import math
-import re
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks import DropPath
-from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 from mmengine.registry import MODELS
 from torch import Tensor
 
+from .. import official_checkpoint
+# (OFFICIAL_HEAD_KEYS, convert_official_key, is_official_key: for imports
+# from this module before the checkpoint layout moved out.)
+from ..official_checkpoint import (OFFICIAL_HEAD_KEYS,  # noqa: F401
+                                   PRETRAINED_KEYS, convert_official_key,
+                                   is_official_key)
 from ..utils import fast_inference
 from ..utils.attention import (merge_heads, multi_head_attention,
                                resolve_attn_backend, split_heads)
-from ..utils.channel_adaptation import adapt_stem_state, stem_mismatch_hint
 
 ArchSetting = Dict[str, Sequence]
 
@@ -55,13 +67,9 @@ class Mlp(nn.Module):
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden, dim)
 
-    def forward(self, x: Tensor,
-                residual: Optional[Tensor] = None) -> Tensor:
-        """``fc2(gelu(fc1(x)))``, plus ``residual`` if given."""
-        if fast_inference.inference_rewrites_allowed(x, self.fc1):
-            return fast_inference.mlp(self, x, residual)
-        out = self.fc2(self.act(self.fc1(x)))
-        return out if residual is None else residual + out
+    def forward(self, x: Tensor) -> Tensor:
+        """``fc2(gelu(fc1(x)))``."""
+        return self.fc2(self.act(self.fc1(x)))
 
 
 class CrossAttention(nn.Module):
@@ -83,17 +91,12 @@ class CrossAttention(nn.Module):
         self.kv = nn.Linear(dim, 2 * dim)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, meta: Tensor, image: Tensor,
-                residual: Optional[Tensor] = None) -> Tensor:
-        """The meta-token update (plus ``residual`` if given)."""
-        if fast_inference.inference_rewrites_allowed(image, self.kv):
-            return fast_inference.cross_attention(self, meta, image,
-                                                  residual)
+    def forward(self, meta: Tensor, image: Tensor) -> Tensor:
+        """The meta-token update."""
         q, = split_heads(self.q(meta), 1, self.num_heads)
         k, v = split_heads(self.kv(image), 2, self.num_heads)
-        out = self.proj(merge_heads(multi_head_attention(
+        return self.proj(merge_heads(multi_head_attention(
             q, k, v, self.scale, self.attn_backend)))
-        return out if residual is None else residual + out
 
     def meta_attention(self, meta: Tensor, image: Tensor) -> Tensor:
         """Attention probabilities of the meta tokens over the image tokens,
@@ -144,16 +147,10 @@ class DualCrossAttention(nn.Module):
         return torch.log(num_meta) / torch.log(num_image) * self.scale
 
     def forward(self, image: Tensor, meta: Tensor,
-                update_meta: bool = True,
-                residual_x: Optional[Tensor] = None,
-                residual_c: Optional[Tensor] = None
+                update_meta: bool = True
                 ) -> Tuple[Tensor, Optional[Tensor]]:
         """Return the image update and, if ``update_meta``, the meta
-        update (else None, and the meta-token queries are not used), each
-        plus its residual if given."""
-        if fast_inference.inference_rewrites_allowed(image, self.qkv_x):
-            return fast_inference.dual_cross_attention(
-                self, image, meta, update_meta, residual_x, residual_c)
+        update (else None, and the meta-token queries are not used)."""
         q_x, k_x, v_x = split_heads(self.qkv_x(image), 3, self.num_heads)
         q_c, k_c, v_c = split_heads(self.qkv_c(meta), 3, self.num_heads)
         num_image, num_meta = image.shape[1], meta.shape[1]
@@ -169,14 +166,10 @@ class DualCrossAttention(nn.Module):
             q_x, scale_x = q_x * scale_x.to(q_x.dtype), 1.0
         out_x = self.proj_x(merge_heads(multi_head_attention(
             q_x, k_c, v_c, scale_x, self.attn_backend)))
-        if residual_x is not None:
-            out_x = residual_x + out_x
         if not update_meta:
             return out_x, None
         out_c = self.proj_c(merge_heads(multi_head_attention(
             q_c, k_x, v_x, self.scale, self.attn_backend)))
-        if residual_c is not None:
-            out_c = residual_c + out_c
         return out_x, out_c
 
     def meta_attention(self, image: Tensor, meta: Tensor) -> Tensor:
@@ -205,15 +198,11 @@ class SelfAttention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, tokens: Tensor,
-                residual: Optional[Tensor] = None) -> Tensor:
-        """The update of ``tokens`` (plus ``residual`` if given)."""
-        if fast_inference.inference_rewrites_allowed(tokens, self.qkv):
-            return fast_inference.self_attention(self, tokens, residual)
+    def forward(self, tokens: Tensor) -> Tensor:
+        """The update of ``tokens``."""
         q, k, v = split_heads(self.qkv(tokens), 3, self.num_heads)
         out = multi_head_attention(q, k, v, self.scale, self.attn_backend)
-        out = self.proj(merge_heads(out))
-        return out if residual is None else residual + out
+        return self.proj(merge_heads(out))
 
 
 class LeMeViTBlock(nn.Module):
@@ -233,11 +222,6 @@ class LeMeViTBlock(nn.Module):
     """
     attn_classes = dict(C=CrossAttention, D=DualCrossAttention,
                         S=SelfAttention)
-    # The fast path runs the MLP in passes of ``mlp_chunk_bytes`` of hidden
-    # activations when they would otherwise exceed ``mlp_chunk_above``
-    # bytes (the size of a typical last-level cache).
-    mlp_chunk_bytes = 4 * 2**20
-    mlp_chunk_above = 32 * 2**20
 
     def __init__(self, dim: int, attn_type: str, drop_path: float = 0.,
                  mlp_ratio: float = 4., head_dim: int = 32,
@@ -254,26 +238,7 @@ class LeMeViTBlock(nn.Module):
 
     def add_position_encoding(self, x: Tensor) -> Tensor:
         """``x + DWConv3x3(x)`` for ``(B, H, W, C)`` tokens."""
-        if fast_inference.inference_rewrites_allowed(x, self.cpe):
-            return fast_inference.position_encoding(self.cpe, x)
         return x + self.cpe(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-
-    def _fuse_residuals(self) -> bool:
-        """Residual additions can go into the projections unless drop
-        path is active."""
-        return not (self.training and isinstance(self.drop_path, DropPath))
-
-    def _mlp_chunk_rows(self, tokens: Tensor) -> Optional[int]:
-        """Tokens per MLP pass on the fast path (None: one pass)."""
-        return fast_inference.mlp_chunk_rows(
-            tokens, self.mlp, self.mlp_chunk_bytes, self.mlp_chunk_above)
-
-    def _residual_mlp(self, tokens: Tensor) -> Tensor:
-        """``tokens + drop_path(mlp(norm2(tokens)))``."""
-        if not self._fuse_residuals():
-            return tokens + self.drop_path(self.mlp(self.norm2(tokens)))
-        return fast_inference.residual_mlp(self.mlp, self.norm2, tokens,
-                                           self._mlp_chunk_rows(tokens))
 
     def forward(self, x: Tensor, meta: Optional[Tensor],
                 update_meta: bool = True
@@ -284,41 +249,28 @@ class LeMeViTBlock(nn.Module):
         With ``update_meta=False`` the meta stream is neither computed nor
         returned (None), which C blocks do not allow.
         """
+        if fast_inference.rewrites_allowed(self, x, meta):
+            return fast_inference.lemevit_block(self, x, meta, update_meta)
         batch, height, width, dim = x.shape
-        x_cpe = self.add_position_encoding(x)
-        tokens = x_cpe.reshape(batch, height * width, dim)
-        fuse = self._fuse_residuals()
+        tokens = self.add_position_encoding(x).reshape(
+            batch, height * width, dim)
         drop = self.drop_path
         if self.attn_type == 'C':
             # The image tokens are only read: x leaves unchanged.
-            if fuse:
-                meta = self.attn(self.norm1(meta), self.norm1(tokens),
-                                 residual=meta)
-            else:
-                meta = meta + drop(self.attn(self.norm1(meta),
-                                             self.norm1(tokens)))
-            return x, self._residual_mlp(meta)
-
+            meta = meta + drop(self.attn(self.norm1(meta),
+                                         self.norm1(tokens)))
+            return x, meta + drop(self.mlp(self.norm2(meta)))
         if self.attn_type == 'D':
-            tokens_n, meta_n = self.norm1(tokens), self.norm1(meta)
-            if fuse:
-                tokens, meta_new = self.attn(tokens_n, meta_n, update_meta,
-                                             residual_x=tokens,
-                                             residual_c=meta)
-            else:
-                out_x, out_c = self.attn(tokens_n, meta_n, update_meta)
-                tokens = tokens + drop(out_x)
-                meta_new = meta + drop(out_c) if update_meta else None
-        elif fuse:
-            tokens = self.attn(self.norm1(tokens), residual=tokens)
-            meta_new = self.attn(self.norm1(meta), residual=meta) \
-                if update_meta else None
+            out_x, out_c = self.attn(self.norm1(tokens), self.norm1(meta),
+                                     update_meta)
         else:
-            tokens = tokens + drop(self.attn(self.norm1(tokens)))
-            meta_new = meta + drop(self.attn(self.norm1(meta))) \
-                if update_meta else None
-        tokens = self._residual_mlp(tokens)
-        meta = self._residual_mlp(meta_new) if update_meta else None
+            out_x = self.attn(self.norm1(tokens))
+            out_c = self.attn(self.norm1(meta)) if update_meta else None
+        tokens = tokens + drop(out_x)
+        meta = meta + drop(out_c) if update_meta else None
+        tokens = tokens + drop(self.mlp(self.norm2(tokens)))
+        if update_meta:
+            meta = meta + drop(self.mlp(self.norm2(meta)))
         return tokens.view(batch, height, width, dim), meta
 
 
@@ -373,40 +325,6 @@ class LeMeViTStage(nn.Module):
             else:
                 x, meta = block(x, meta, update_meta)
         return x, meta
-
-
-# The authors' parameter names -> ours, applied in order.
-OFFICIAL_KEY_MAP = (
-    (r'^downsample_layers\.0\.', 'stem.'),
-    (r'^downsample_layers\.(\d+)\.', r'stages.\1.downsample.'),
-    (r'^meta_token_downsample\.(\d+)\.', r'stages.\1.meta_proj.'),
-    (r'^stages\.(\d+)\.(\d+)\.', r'stages.\1.blocks.\2.'),
-    (r'\.pos_embed\.', '.cpe.'),
-    (r'\.attn\.qkv1\.', '.attn.qkv_x.'),
-    (r'\.attn\.qkv2\.', '.attn.qkv_c.'),
-    (r'\.mlp\.0\.', '.mlp.fc1.'),
-    (r'\.mlp\.3\.', '.mlp.fc2.'),
-)
-# Weights of the authors' classifier head (see ``LeMeViTPooling``).
-OFFICIAL_HEAD_KEYS = ('norm.', 'norm_c.', 'head.')
-# The keys of a ``dict(type='Pretrained', ...)`` init_cfg of LeMeViT.
-PRETRAINED_KEYS = frozenset(
-    {'type', 'checkpoint', 'prefix', 'adapt_channels', 'rgb_bands'})
-
-
-def is_official_key(key: str) -> bool:
-    """Whether a parameter name is in the authors' layout."""
-    return re.match(r'^(downsample_layers|meta_token_downsample|'
-                    r'stages\.\d+\.\d+\.)', key) is not None
-
-
-def convert_official_key(key: str) -> str:
-    """Rename one backbone parameter of the authors' layout to ours."""
-    if not is_official_key(key):
-        return key
-    for pattern, replacement in OFFICIAL_KEY_MAP:
-        key = re.sub(pattern, replacement, key)
-    return key
 
 
 @MODELS.register_module()
@@ -742,71 +660,5 @@ class LeMeViT(BaseModule):
                 bands of R, G and B (None where absent), for
                 ``adapt_channels``. Defaults to None: ``(0, 1, 2)``.
         """
-        from ...utils.checkpoint import load_weights, select_state_dict
-        logger = MMLogger.get_current_instance()
-        state = select_state_dict(load_weights(checkpoint), checkpoint)
-        state = strip_prefix(state, prefix)
-        state = {convert_official_key(k): v for k, v in state.items()}
-        state, adaptation = adapt_stem_state(
-            state, self.in_channels, adapt_channels, rgb_bands, checkpoint)
-        own = self.state_dict()
-        matched = {k: v for k, v in state.items() if k in own}
-        if not matched:
-            raise ValueError(
-                f'{checkpoint} holds no LeMeViT backbone weight (first keys: '
-                f'{list(state)[:5]}); is it a LeMeViT checkpoint?')
-        wrong = [f'{k}: checkpoint {tuple(v.shape)}, model '
-                 f'{tuple(own[k].shape)}' for k, v in matched.items()
-                 if v.shape != own[k].shape]
-        if wrong:
-            raise ValueError(
-                f'{checkpoint} does not fit this LeMeViT (embed_dims='
-                f'{self.embed_dims}, depths={self.depths}, in_channels='
-                f'{self.in_channels}); {len(wrong)} shapes differ, e.g. '
-                + '; '.join(wrong[:3]) + '.'
-                + stem_mismatch_hint(state, self.in_channels))
-        missing = sorted(set(own) - set(matched))
-        head = [k for k in state if k not in own
-                and k.startswith(OFFICIAL_HEAD_KEYS)]
-        unexpected = sorted(set(state) - set(own) - set(head))
-        self.load_state_dict(matched, strict=False)
-        logger.info(
-            f'LeMeViT: loaded {len(matched)}/{len(own)} weights from '
-            f'{checkpoint}; missing: {len(missing)}, unexpected: '
-            f'{len(unexpected)}, classifier-head weights ignored: '
-            f'{len(head)}.')
-        if adaptation:
-            logger.info(f'LeMeViT: {adaptation}.')
-            zero_bands = [band for band in range(self.in_channels)
-                          if not self.stem[0].weight[:, band].any()]
-            if zero_bands and self.frozen_stages >= 0:
-                logger.warning(
-                    'LeMeViT: the stem is frozen (frozen_stages='
-                    f'{self.frozen_stages}), so the zero filters of bands '
-                    f'{zero_bands} never train: those bands are ignored. '
-                    "Use adapt_channels='mean' or train the stem.")
-        if missing:
-            logger.warning(f'LeMeViT: weights missing in {checkpoint}: '
-                           f'{missing}')
-        if unexpected:
-            logger.warning(f'LeMeViT: unexpected weights in {checkpoint}: '
-                           f'{unexpected}')
-
-
-def strip_prefix(state: Dict[str, Tensor],
-                 prefix: Optional[str] = None) -> Dict[str, Tensor]:
-    """Drop a DDP ``module.`` prefix, then keep the weights under
-    ``prefix`` (or under ``backbone.`` if there are any) without it."""
-    state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
-    if prefix is None and any(k.startswith('backbone.') for k in state):
-        prefix = 'backbone.'
-    if not prefix:
-        return state
-    if not prefix.endswith('.'):
-        prefix += '.'
-    selected = {k[len(prefix):]: v for k, v in state.items()
-                if k.startswith(prefix)}
-    if not selected:
-        raise ValueError(f'No weight starts with prefix {prefix!r} (first '
-                         f'keys: {list(state)[:5]}).')
-    return selected
+        official_checkpoint.load_pretrained_backbone(
+            self, checkpoint, prefix, adapt_channels, rgb_bands)

@@ -1,21 +1,22 @@
-"""The fast inference path of the LeMeViT layers.
+"""The fast inference path of the LeMeViT backbone.
 
-Every LeMeViT layer reads as the paper defines it and starts with one
-switch: where :func:`inference_rewrites_allowed` says so, it calls the
-function of this module that computes its output with less work, and
-gives the same numbers:
+The backbone's layers (:mod:`~lemevit_mm.models.backbones.lemevit`) read
+as the paper defines them. This module plugs in at one seam: a
+``LeMeViTBlock`` asks :func:`rewrites_allowed` once per call and, where
+it may, runs as :func:`lemevit_block`, which computes the same output with
+less work; the stem and the downsampling layers run through
+:func:`conv_bn_stack`, which folds their batch norms where it may:
 
-- :func:`mlp`, :func:`self_attention`: every linear layer is one oneDNN
-  kernel on the CPU, with its bias, GELU and residual addition fused
-  (:func:`fused_linear`; under torch.compile through the custom operator
-  ``lemevit::onednn_linear``).
-- :func:`cross_attention`, :func:`dual_cross_attention`: the projections
-  of all image tokens are folded into the few meta tokens
-  (:func:`read_few_tokens`, :func:`read_many_tokens`).
-- :func:`conv_bn_stack`: batch norms are folded into the convolutions
-  before them (and a GELU after them fused on the CPU).
-- :func:`position_encoding`: ``x + conv(x)`` as one convolution.
-- :func:`residual_mlp`: a large MLP runs in cache-sized passes.
+- every linear layer is one oneDNN kernel on the CPU, with its bias,
+  GELU and residual addition fused (:func:`fused_linear`; under
+  torch.compile through the custom operator ``lemevit::onednn_linear``);
+- C and D attention: the projections of all image tokens are folded into
+  the few meta tokens (:func:`read_few_tokens`, :func:`read_many_tokens`);
+- batch norms are folded into the convolutions before them (and a GELU
+  after them fused on the CPU): :func:`conv_bn_stack`;
+- the position encoding ``x + conv(x)`` is one convolution
+  (:func:`position_encoding`);
+- a large MLP runs in cache-sized passes (:func:`residual_mlp`).
 
 The switch is off while autograd records a graph, during export
 (ONNX, torch.export, TorchScript) and under dispatch-mode tools such as
@@ -29,19 +30,20 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils._python_dispatch import _get_current_dispatch_mode
 
+from ...utils.autocast import ONEDNN, ONEDNN_DTYPES
 from .attention import merge_heads, multi_head_attention, split_heads
 
-# oneDNN's fused linear and convolution (bias, GELU, residual in one
-# kernel), when built in, and the dtypes it has kernels for on this CPU:
-# bfloat16 needs AVX-512 (without it, oneDNN refuses to build the kernel).
-ONEDNN = torch.backends.mkldnn.is_available() and hasattr(
-    torch.ops.mkldnn, '_linear_pointwise') and hasattr(
-        torch.ops.mkldnn, '_convolution_pointwise')
-ONEDNN_DTYPES = (torch.float32, ) + (
-    (torch.bfloat16, ) if ONEDNN and torch.ops.mkldnn.
-    _is_mkldnn_bf16_supported() else ())
+# ONEDNN: oneDNN's fused linear and convolution (bias, GELU, residual in
+# one kernel) are built in; ONEDNN_DTYPES: the dtypes it has kernels for
+# on this CPU (see lemevit_mm.utils.autocast).
+
 # The input dtypes autocast casts to its own (it leaves float64 alone).
 AUTOCAST_CASTS = (torch.float32, torch.bfloat16, torch.float16)
+# The fused MLP runs in passes of MLP_CHUNK_BYTES of hidden activations
+# when they would otherwise exceed MLP_CHUNK_ABOVE bytes (the size of a
+# typical last-level cache).
+MLP_CHUNK_BYTES = 4 * 2**20
+MLP_CHUNK_ABOVE = 32 * 2**20
 
 
 def exporting() -> bool:
@@ -52,18 +54,30 @@ def exporting() -> bool:
 
 
 def inference_rewrites_allowed(x: Tensor, layer: nn.Module) -> bool:
-    """The switch: whether ``layer`` may run rewritten for inference
-    (folded weights, fused kernels): no autograd graph to record, not
-    traced for export, and no dispatch-mode tool watching (FLOP counters
-    and fake tensors see the model as the paper defines it), except under
+    """Whether ``layer`` may run rewritten for inference on ``x`` (folded
+    weights, fused kernels): no autograd graph to record (neither ``x``
+    nor a parameter of ``layer`` needs a gradient), not traced for
+    export, and no dispatch-mode tool watching (FLOP counters and fake
+    tensors see the model as the paper defines it), except under
     torch.compile."""
-    if torch.is_grad_enabled() and (x.requires_grad or
-                                    layer.weight.requires_grad):
+    if torch.is_grad_enabled() and (x.requires_grad or any(
+            param.requires_grad for param in layer.parameters())):
         return False
     if exporting() or torch.jit.is_scripting():
         return False
     return torch.compiler.is_compiling() or \
         _get_current_dispatch_mode() is None
+
+
+def rewrites_allowed(module: nn.Module, x: Tensor,
+                     *inputs: Optional[Tensor]) -> bool:
+    """The seam's switch: whether ``module`` (a ``LeMeViTBlock``) may run
+    rewritten on ``x`` and the other ``inputs`` (None ones ignored); see
+    :func:`inference_rewrites_allowed`."""
+    if torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad for t in inputs):
+        return False
+    return inference_rewrites_allowed(x, module)
 
 
 def onednn_usable(x: Tensor, layer: nn.Module) -> bool:
@@ -299,8 +313,9 @@ def read_many_tokens(queries: Tensor, tokens: Tensor, scale: float,
     return out.flatten(2)
 
 
-# The layers' fast paths. Each takes the layer and the arguments of its
-# ``forward`` and returns what the plain ``forward`` returns.
+# The layers rewritten. Each takes the layer, the arguments of its
+# ``forward`` and optionally a residual to add, and returns what the plain
+# ``forward`` returns (plus the residual).
 
 
 def mlp(layer: nn.Module, x: Tensor,
@@ -311,13 +326,17 @@ def mlp(layer: nn.Module, x: Tensor,
     return fused_linear(hidden, layer.fc2, residual=residual)
 
 
-def mlp_chunk_rows(tokens: Tensor, layer: nn.Module, chunk_bytes: int,
-                   chunk_above: int) -> Optional[int]:
+def mlp_chunk_rows(tokens: Tensor, layer: nn.Module,
+                   chunk_bytes: Optional[int] = None,
+                   chunk_above: Optional[int] = None) -> Optional[int]:
     """Tokens per pass of the MLP ``layer`` over ``tokens`` (None: one
-    pass): passes of ``chunk_bytes`` of hidden activations on the fused
-    CPU path, when all of them would take more than ``chunk_above``
+    pass): passes of ``chunk_bytes`` (default :data:`MLP_CHUNK_BYTES`)
+    of hidden activations on the fused CPU path, when all of them would
+    take more than ``chunk_above`` (default :data:`MLP_CHUNK_ABOVE`)
     bytes, so that each pass keeps its hidden activations in the cache
     between the two matmuls."""
+    chunk_bytes = MLP_CHUNK_BYTES if chunk_bytes is None else chunk_bytes
+    chunk_above = MLP_CHUNK_ABOVE if chunk_above is None else chunk_above
     if not onednn_usable(tokens, layer.fc1):
         return None
     row_bytes = layer.fc1.out_features * tokens.element_size()
@@ -327,13 +346,13 @@ def mlp_chunk_rows(tokens: Tensor, layer: nn.Module, chunk_bytes: int,
 
 
 def residual_mlp(layer: nn.Module, norm: nn.Module, tokens: Tensor,
-                 rows: Optional[int]) -> Tensor:
-    """``tokens + layer(norm(tokens))``, in passes of ``rows`` tokens
-    (see :func:`mlp_chunk_rows`; None: one pass)."""
+                 rows: Optional[int] = None) -> Tensor:
+    """``tokens + layer(norm(tokens))`` (:func:`mlp`), in passes of
+    ``rows`` tokens (see :func:`mlp_chunk_rows`; None: one pass)."""
     if rows is None:
-        return layer(norm(tokens), residual=tokens)
+        return mlp(layer, norm(tokens), residual=tokens)
     chunks = tokens.reshape(-1, tokens.shape[-1]).split(rows)
-    return torch.cat([layer(norm(chunk), residual=chunk)
+    return torch.cat([mlp(layer, norm(chunk), residual=chunk)
                       for chunk in chunks]).view_as(tokens)
 
 
@@ -374,3 +393,60 @@ def self_attention(layer: nn.Module, tokens: Tensor,
                           layer.num_heads)
     out = multi_head_attention(q, k, v, layer.scale, layer.attn_backend)
     return fused_linear(merge_heads(out), layer.proj, residual=residual)
+
+
+def lemevit_block(block: nn.Module, x: Tensor, meta: Optional[Tensor],
+                  update_meta: bool = True
+                  ) -> Tuple[Tensor, Optional[Tensor]]:
+    """``LeMeViTBlock.forward`` with its layers rewritten: the position
+    encoding as one convolution, the attention folded and fused, the
+    residual additions inside the output projections (unless drop path
+    is active, in training mode), the MLP fused and, if large, in
+    passes."""
+    batch, height, width, dim = x.shape
+    tokens = position_encoding(block.cpe, x).reshape(
+        batch, height * width, dim)
+    attn, norm1, norm2 = block.attn, block.norm1, block.norm2
+    # Active drop path scales each update before its residual addition,
+    # so the addition stays outside the kernels then.
+    drop = block.drop_path if block.training and not isinstance(
+        block.drop_path, nn.Identity) else None
+
+    def residual_mlp_of(stream: Tensor) -> Tensor:
+        if drop is not None:
+            return stream + drop(mlp(block.mlp, norm2(stream)))
+        return residual_mlp(block.mlp, norm2, stream,
+                            mlp_chunk_rows(stream, block.mlp))
+
+    if block.attn_type == 'C':
+        # The image tokens are only read: x leaves unchanged.
+        if drop is None:
+            meta = cross_attention(attn, norm1(meta), norm1(tokens),
+                                   residual=meta)
+        else:
+            meta = meta + drop(cross_attention(attn, norm1(meta),
+                                               norm1(tokens)))
+        return x, residual_mlp_of(meta)
+
+    if block.attn_type == 'D':
+        tokens_n, meta_n = norm1(tokens), norm1(meta)
+        if drop is None:
+            tokens, meta_new = dual_cross_attention(
+                attn, tokens_n, meta_n, update_meta, residual_x=tokens,
+                residual_c=meta)
+        else:
+            out_x, out_c = dual_cross_attention(attn, tokens_n, meta_n,
+                                                update_meta)
+            tokens = tokens + drop(out_x)
+            meta_new = meta + drop(out_c) if update_meta else None
+    elif drop is None:
+        tokens = self_attention(attn, norm1(tokens), residual=tokens)
+        meta_new = self_attention(attn, norm1(meta), residual=meta) \
+            if update_meta else None
+    else:
+        tokens = tokens + drop(self_attention(attn, norm1(tokens)))
+        meta_new = meta + drop(self_attention(attn, norm1(meta))) \
+            if update_meta else None
+    tokens = residual_mlp_of(tokens)
+    meta = residual_mlp_of(meta_new) if update_meta else None
+    return tokens.view(batch, height, width, dim), meta

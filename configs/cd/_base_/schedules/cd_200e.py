@@ -2,7 +2,10 @@
 # weight decay 0.01), 200 epochs, learning rate x (1 - epoch / 201) stepped
 # once per epoch as in the authors' code; validation after every epoch and
 # the checkpoint with the best F1 of "changed" kept.
-_base_ = ['mmseg::_base_/schedules/schedule_20k.py']
+_base_ = [
+    '../../../_base_/import_lemevit_mm.py',  # first: see that file
+    'mmseg::_base_/schedules/schedule_20k.py'
+]
 
 max_epochs = 200
 optim_wrapper = dict(

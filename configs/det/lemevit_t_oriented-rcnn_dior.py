@@ -1,0 +1,15 @@
+# Oriented R-CNN + LeMeViT-tiny on DIOR-R. See
+# _base_/lemevit_oriented-rcnn_le90_fpn_dior.py for the recipe.
+_base_ = ['./_base_/lemevit_oriented-rcnn_le90_fpn_dior.py']
+
+arch = 'tiny'
+# ImageNet-1k weights of the LeMeViT classifier (authors' file or ours);
+# the classifier head is dropped when loading.
+pretrained = 'pretrained/lemevit_tiny.pth'
+
+model = dict(
+    backbone=dict(
+        arch=arch,
+        init_cfg=dict(_delete_=True, type='Pretrained',
+                      checkpoint=pretrained)),
+    neck=dict(arch=arch))
