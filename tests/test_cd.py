@@ -64,7 +64,11 @@ PUBLISHED = {
 
 def test_every_config_is_covered():
     names = {osp.basename(p) for p in glob.glob(osp.join(CONFIGS, '*.py'))}
-    assert names == set(PUBLISHED) | {'lemevit_t_bit_levir-cd.py'}
+    # the benchmark datasets' configs: tests/test_datasets_cd.py
+    benchmarks = {f'lemevit_{v}_bit_{d}.py' for v in 'tsb'
+                  for d in ('whu-cd', 's2looking', 'levir-cd-plus')}
+    assert names == set(PUBLISHED) | {'lemevit_t_bit_levir-cd.py'} | \
+        benchmarks
 
 
 @pytest.mark.parametrize('name', sorted(PUBLISHED))

@@ -20,8 +20,8 @@ from lemevit_mm.apis.loading import TorchModel
 from lemevit_mm.deploy import load_exported, read_sidecar
 from lemevit_mm.deploy.parity import (map_agreement, match_detections,
                                       polygons_to_rboxes)
-from test_deploy import (CD, DET, SEG, SEG_TILE,  # noqa: F401
-                         exported)
+from test_deploy import (CD, CD_BATCH_FROZEN, DET,  # noqa: F401
+                         DETECTOR_OPEN, SEG, SEG_TILE, exported)
 
 pytest.importorskip('onnxruntime')
 
@@ -60,8 +60,9 @@ def scene(tmp_path_factory):
                 b=write_scene(str(folder / 'b.tif'), 1))
 
 
-@pytest.mark.parametrize('config,tile', [(SEG, (256, 256)),
-                                         (CD, (256, 256))])
+@pytest.mark.parametrize('config,tile', [
+    (SEG, (256, 256)),
+    pytest.param(CD, (256, 256), marks=CD_BATCH_FROZEN)])
 def test_dense_scene_parity(exported, scene, tmp_path, config, tile):
     path, _, checkpoint = exported(config, SEG_TILE if config == SEG
                                    else None)
@@ -97,6 +98,7 @@ def read_features(path):
         names, np.asarray(scores)
 
 
+@DETECTOR_OPEN
 def test_detection_scene_parity(exported, scene, tmp_path):
     path, _, checkpoint = exported(DET, (256, 256))
     outs = {}
@@ -152,7 +154,8 @@ def sitecustomize(folder):
         f.write(code)
 
 
-@pytest.mark.parametrize('config', [SEG, DET])
+@pytest.mark.parametrize(
+    'config', [SEG, pytest.param(DET, marks=DETECTOR_OPEN)])
 def test_deploy_only_environment(exported, scene, tmp_path, config):
     """``python -m lemevit_mm.deploy`` with torch, torchvision, mmengine,
     mmcv, mmdet, mmseg, mmrotate and mmpretrain hidden writes the same

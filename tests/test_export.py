@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from helpers import REPO, load_tool
+from lemevit_mm.deploy import export as deploy_export
 
 export_onnx = load_tool('tools/deployment/export_onnx.py')
 

@@ -18,7 +18,9 @@ pair as ``file: reason`` and leave it out.
 - LEVIR-CD+ (Shen et al. 2021): ``{train,test}/{A,B,label}/``
   1024x1024 (no val split) -> the same under ``OUT/``.
 """
+import argparse
 import os.path as osp
+import sys
 from typing import Dict, List, NamedTuple, Sequence, Tuple
 
 import numpy as np
@@ -135,3 +137,27 @@ def convert_cd(dataset: str, source: str, out: str,
 def _read_list(path: str) -> Sequence[str]:
     with open(path, encoding='utf-8') as file:
         return [line.split()[0] for line in file if line.strip()]
+
+
+def converter_main(dataset: str, doc: str, argv=None) -> None:
+    """The command line of ``tools/dataset_converters/<dataset>.py``.
+
+    ``SOURCE OUT [--copy]``; the description is the first line of the
+    tool's ``doc``. Lays out the download with :func:`convert_cd`, prints
+    every problem and a summary; a bad download exits with ``error: ...``.
+    """
+    parser = argparse.ArgumentParser(description=doc.split('\n')[0])
+    parser.add_argument('source', help='the download (folder or zip)')
+    parser.add_argument('out', help='output data root')
+    parser.add_argument('--copy', action='store_true',
+                        help='copy the files instead of linking them')
+    args = parser.parse_args(argv)
+    try:
+        report = convert_cd(dataset, args.source, args.out, args.copy)
+    except (ValueError, FileNotFoundError) as error:
+        sys.exit(f'error: {error}')
+    for problem in report.problems:
+        print(problem)
+    counts = ', '.join(f'{k} {v}' for k, v in report.pairs.items())
+    print(f'{LAYOUTS[dataset].name} -> {args.out}: {counts} pairs; '
+          f'{len(report.problems)} problem(s).')

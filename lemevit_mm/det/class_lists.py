@@ -149,7 +149,8 @@ def _dataset_type_classes(config: Any) -> Optional[Tuple[str, ...]]:
     if not isinstance(node, dict) or not isinstance(node.get('type'), str):
         return None
     try:
-        import lemevit_mm  # noqa: F401  (registers the checked datasets)
+        # registers the checked datasets
+        from . import datasets, fair1m, xml_datasets  # noqa: F401
         from mmrotate.registry import DATASETS
         dataset_class = DATASETS.get(node['type'])
     except (ImportError, KeyError):

@@ -19,14 +19,16 @@ HRSC2016::
     OUT/FullDataSet/AllImages/*.bmp   OUT/FullDataSet/Annotations/*.xml
     OUT/ImageSets/{trainval,test}.txt  (and train / val when present)
 """
+import argparse
 import os
 import os.path as osp
-from typing import Dict, List, NamedTuple, Sequence
+import sys
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
 from ..datasets.source_layout import (extract_archives, files_by_stem,
                                       find_file, find_folder, place_file,
                                       write_lines)
-from .class_lists import DIOR_CLASSES, HRSC_CLASSES
+from .class_lists import DIOR_CLASSES, HRSC_CLASSES, resolve_classes
 from .dota_annotations import AnnotationProblem, no_object_message
 from .xml_annotations import read_dior_file, read_hrsc_file
 
@@ -176,3 +178,44 @@ def convert_hrsc(source: str, out: str,
                 out, 'FullDataSet', 'Annotations', f'{img_id}.xml'), copy)
         write_lines(osp.join(out, 'ImageSets', f'{name}.txt'), ids)
     return report
+
+
+def converter_main(convert: Callable, default_classes: Sequence[str],
+                   doc: str, summary: Callable[[str, NamedTuple,
+                                                Sequence[str]], str],
+                   argv=None, *, source_help: str,
+                   out_help: str = 'output data root',
+                   copy_help: str = 'copy the files instead of linking them',
+                   classes_help: str, classes_nargs='+',
+                   config_help: str = ("take the classes from this config's "
+                                       'metainfo'),
+                   check_classes: Optional[Callable] = None) -> None:
+    """The command line of the XML converters (dior, hrsc, fair1m tools).
+
+    ``SOURCE OUT [--copy] [--classes NAME ... | --config CONFIG]``; the
+    description is the first line of the tool's ``doc``. The classes
+    (``default_classes`` unless given) are checked by ``check_classes``
+    (raises ``ValueError``) and passed to ``convert(source, out, classes,
+    copy)``; every problem of its report is printed, then
+    ``summary(out, report, classes)``. Bad input exits with
+    ``error: ...``.
+    """
+    parser = argparse.ArgumentParser(description=doc.split('\n')[0])
+    parser.add_argument('source', help=source_help)
+    parser.add_argument('out', help=out_help)
+    parser.add_argument('--copy', action='store_true', help=copy_help)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument('--classes', nargs=classes_nargs, metavar='NAME',
+                       help=classes_help)
+    group.add_argument('--config', help=config_help)
+    args = parser.parse_args(argv)
+    try:
+        classes = resolve_classes(args.classes, args.config, default_classes)
+        if check_classes is not None:
+            check_classes(classes)
+        report = convert(args.source, args.out, classes, args.copy)
+    except (ValueError, FileNotFoundError) as error:
+        sys.exit(f'error: {error}')
+    for problem in report.problems:
+        print(problem)
+    print(summary(args.out, report, classes))

@@ -15,37 +15,25 @@ then split them into 1024x1024 patches as DOTA::
     python tools/dataset_converters/dota.py split data/FAIR1M \
         data/split_ss_fair1m --dataset fair1m
 """
-import argparse
-import sys
-
-from lemevit_mm.det.class_lists import (FAIR1M_CLASSES, describe_classes,
-                                        resolve_classes)
+from lemevit_mm.det.class_lists import FAIR1M_CLASSES, describe_classes
 from lemevit_mm.det.fair1m import convert_fair1m
+from lemevit_mm.det.xml_conversion import converter_main
+
+
+def summary(out, report, classes) -> str:
+    return (f'FAIR1M -> {out}: images {report.images}, objects '
+            f'{report.objects}; {describe_classes(classes)}; '
+            f'{len(report.problems)} invalid object(s) skipped.')
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('source', help='FAIR1M download (folder or zip)')
-    parser.add_argument('out', help='output root (DOTA layout)')
-    parser.add_argument('--copy', action='store_true',
-                        help='copy the images instead of linking them')
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument('--classes', nargs='+', metavar='NAME',
-                       help='class names as in the XML files, or a file of '
-                       'them (default: the 37 FAIR1M-2.0 classes)')
-    group.add_argument('--config',
-                       help="take the classes from this config's metainfo")
-    args = parser.parse_args(argv)
-    try:
-        classes = resolve_classes(args.classes, args.config, FAIR1M_CLASSES)
-        report = convert_fair1m(args.source, args.out, classes, args.copy)
-    except (ValueError, FileNotFoundError) as error:
-        sys.exit(f'error: {error}')
-    for problem in report.problems:
-        print(problem)
-    print(f'FAIR1M -> {args.out}: images {report.images}, objects '
-          f'{report.objects}; {describe_classes(classes)}; '
-          f'{len(report.problems)} invalid object(s) skipped.')
+    converter_main(
+        convert_fair1m, FAIR1M_CLASSES, __doc__, summary, argv,
+        source_help='FAIR1M download (folder or zip)',
+        out_help='output root (DOTA layout)',
+        copy_help='copy the images instead of linking them',
+        classes_help='class names as in the XML files, or a file of '
+        'them (default: the 37 FAIR1M-2.0 classes)')
 
 
 if __name__ == '__main__':

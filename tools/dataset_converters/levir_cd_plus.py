@@ -11,28 +11,11 @@ sizes, or with a label that is not binary (0/255 or 0/1) is listed as
     python tools/dataset_converters/levir_cd_plus.py \
         /downloads/LEVIR-CD+ data/LEVIR-CD+
 """
-import argparse
-import sys
-
-from lemevit_mm.cd.benchmark_conversion import convert_cd
+from lemevit_mm.cd.benchmark_conversion import converter_main
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('source', help='the download (folder or zip)')
-    parser.add_argument('out', help='output data root')
-    parser.add_argument('--copy', action='store_true',
-                        help='copy the files instead of linking them')
-    args = parser.parse_args(argv)
-    try:
-        report = convert_cd('levir-cd-plus', args.source, args.out, args.copy)
-    except (ValueError, FileNotFoundError) as error:
-        sys.exit(f'error: {error}')
-    for problem in report.problems:
-        print(problem)
-    counts = ', '.join(f'{k} {v}' for k, v in report.pairs.items())
-    print(f'LEVIR-CD+ -> {args.out}: {counts} pairs; '
-          f'{len(report.problems)} problem(s).')
+    converter_main('levir-cd-plus', __doc__, argv)
 
 
 if __name__ == '__main__':

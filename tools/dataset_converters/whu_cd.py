@@ -10,28 +10,11 @@ sizes, or with a label that is not binary (0/255 or 0/1) is listed as
 
     python tools/dataset_converters/whu_cd.py /downloads/WHU-CD data/WHU-CD-256
 """
-import argparse
-import sys
-
-from lemevit_mm.cd.benchmark_conversion import convert_cd
+from lemevit_mm.cd.benchmark_conversion import converter_main
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('source', help='the download (folder or zip)')
-    parser.add_argument('out', help='output data root')
-    parser.add_argument('--copy', action='store_true',
-                        help='copy the files instead of linking them')
-    args = parser.parse_args(argv)
-    try:
-        report = convert_cd('whu-cd', args.source, args.out, args.copy)
-    except (ValueError, FileNotFoundError) as error:
-        sys.exit(f'error: {error}')
-    for problem in report.problems:
-        print(problem)
-    counts = ', '.join(f'{k} {v}' for k, v in report.pairs.items())
-    print(f'WHU-CD -> {args.out}: {counts} pairs; '
-          f'{len(report.problems)} problem(s).')
+    converter_main('whu-cd', __doc__, argv)
 
 
 if __name__ == '__main__':
