@@ -104,3 +104,21 @@ def _parsed_config(path: str) -> Config:
 def load_config(path: str) -> Config:
     """A fresh copy of the parsed config file ``path``."""
     return copy.deepcopy(_parsed_config(path))
+
+
+@contextlib.contextmanager
+def fast_runner_configs() -> Iterator[None]:
+    """Each package's model index read once, the runner's config dumps
+    without yapf formatting, one torch thread (the tiny models run 10x
+    faster so on a CPU shared with other jobs, where the threads of
+    OpenMP wait on each other)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with model_index_parsed_once(), \
+                pytest.MonkeyPatch.context() as patch:
+            patch.setattr(Config, 'pretty_text',
+                          property(lambda cfg: repr(cfg.to_dict())))
+            yield
+    finally:
+        torch.set_num_threads(threads)

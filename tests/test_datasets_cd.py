@@ -10,13 +10,12 @@ import sys
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from PIL import Image
 
 import lemevit_mm  # noqa: F401
 from lemevit_mm.testing.samples_cd import make_cd_sample
 
-from helpers import REPO, load_config, load_tool, model_index_parsed_once
+from helpers import REPO, fast_runner_configs, load_config, load_tool
 
 CONFIGS = osp.join(REPO, 'configs', 'cd')
 SIZE = 64
@@ -29,17 +28,8 @@ COUNTS = {'whu-cd': dict(train=2, val=1, test=1),
 
 @pytest.fixture(scope='module', autouse=True)
 def _fast_configs():
-    """Each package's model index read once; the runner's config dumps
-    without yapf formatting; one torch thread (the tiny models run 10x
-    faster so on a CPU shared with other jobs, where the threads of
-    OpenMP wait on each other)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with model_index_parsed_once(), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Config, 'pretty_text',
-                      property(lambda cfg: repr(cfg.to_dict())))
+    with fast_runner_configs():
         yield
-    torch.set_num_threads(threads)
 
 
 def run_main(dataset: str, *args: str):

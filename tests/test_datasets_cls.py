@@ -10,13 +10,12 @@ import sys
 
 import pytest
 import torch
-from mmengine.config import Config
 
 import lemevit_mm  # noqa: F401
 from lemevit_mm.cls.scene_datasets import BENCHMARKS, draw_split
 from lemevit_mm.testing.samples_cls import make_scene_sample
 
-from helpers import REPO, load_config, model_index_parsed_once
+from helpers import REPO, fast_runner_configs, load_config
 
 CONFIGS = osp.join(REPO, 'configs', 'cls')
 TOOLS = dict(ucmerced='ucmerced.py', aid='aid.py',
@@ -27,17 +26,8 @@ CONFIG_SPLITS = {'ucmerced': (80, ), 'aid': (50, 20),
 
 @pytest.fixture(scope='module', autouse=True)
 def _fast_configs():
-    """Each package's model index read once; the runner's config dumps
-    without yapf formatting; one torch thread (the tiny models run 10x
-    faster so on a CPU shared with other jobs, where the threads of
-    OpenMP wait on each other)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with model_index_parsed_once(), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Config, 'pretty_text',
-                      property(lambda cfg: repr(cfg.to_dict())))
+    with fast_runner_configs():
         yield
-    torch.set_num_threads(threads)
 
 
 def convert(dataset: str, *args: str):

@@ -19,7 +19,7 @@ from lemevit_mm.seg.benchmark_conversion import (ISAID_IGNORE,
 from lemevit_mm.testing.samples_seg import (make_isaid_sample,
                                             make_loveda_sample)
 
-from helpers import REPO, load_config, load_tool, model_index_parsed_once
+from helpers import REPO, fast_runner_configs, load_config, load_tool
 
 CONFIGS = osp.join(REPO, 'configs', 'seg')
 SIZE = 64
@@ -27,17 +27,8 @@ SIZE = 64
 
 @pytest.fixture(scope='module', autouse=True)
 def _fast_configs():
-    """Each package's model index read once; the runner's config dumps
-    without yapf formatting; one torch thread (the tiny models run 10x
-    faster so on a CPU shared with other jobs, where the threads of
-    OpenMP wait on each other)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with model_index_parsed_once(), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Config, 'pretty_text',
-                      property(lambda cfg: repr(cfg.to_dict())))
+    with fast_runner_configs():
         yield
-    torch.set_num_threads(threads)
 
 
 def run_main(tool: str, *args: str):
